@@ -1,0 +1,232 @@
+// The tape: nodes stored in creation order, which is already a topological order. Backward is one
+// reverse sweep (no sort, no recursion), and the recorded graph can be replayed: forward() runs
+// every operation again on the current values of the inputs and parameters, writing into the
+// buffers of the first run, so a training step on a replayed tape allocates nothing.
+//
+// Ownership: parameters live outside the tape (a model owns them) and outlive it; a tape refers to
+// them. The tape owns everything else. Var is a small handle (tape, index) that is checked against
+// the tape's lifetime, so using a Var after its tape is gone is an error, not a crash.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <source_location>
+#include <string>
+#include <vector>
+
+#include "autodiff/errors.hpp"
+#include "autodiff/tensor.hpp"
+
+namespace ad {
+
+// A trainable (or frozen) named block, e.g. W[1] or b[1]. Its gradient is written by every
+// backward of a tape that uses it: overwritten, not accumulated, and exactly zero when the
+// parameter does not reach the cost. Keep parameters at stable addresses (the model owns them).
+template <class T>
+struct Parameter {
+  std::string name;
+  Tensor<T> value;
+  Tensor<T> grad;
+  bool trainable = true;
+
+  Parameter(std::string name_, Tensor<T> value_) : name(std::move(name_)), value(std::move(value_)) {
+    grad = xt::zeros<T>(value.shape());
+  }
+  void zero_grad() {
+    ensure_shape(grad, shape_of(value));
+    grad.fill(T(0));
+  }
+};
+
+template <class T>
+class Tape;
+template <class T>
+struct Node;
+
+// How a node computes. Each operation defines one (see ops/*.cpp): its shape check, forward and
+// backward side by side. `forward` (re)computes node.value from the parents' values and throws
+// ShapeError when the parents' shapes do not fit; `backward` adds node.grad's contribution to the
+// parents that need a gradient (Tape::sink). `branches`, for piecewise operations only, writes
+// one byte per element naming the branch the forward took (the checker's kink detection).
+template <class T>
+struct OpDef {
+  const char* name;
+  void (*forward)(Tape<T>& tape, Node<T>& node);
+  void (*backward)(Tape<T>& tape, Node<T>& node);
+  void (*branches)(const Tape<T>& tape, const Node<T>& node, std::vector<std::uint8_t>& out) = nullptr;
+};
+
+enum class NodeKind : std::uint8_t { operation, parameter, input, constant };
+
+template <class T>
+struct Node {
+  const OpDef<T>* op = nullptr;  // null for leaves
+  NodeKind kind = NodeKind::operation;
+  bool needs_grad = false;       // some parameter upstream is trainable and grad mode was on
+  bool grad_written = false;     // reached by the current backward sweep
+  std::vector<std::uint32_t> parents;
+  Tensor<T> value;               // unused for parameters: their value is param->value
+  Tensor<T> grad;                // unused for parameters: their gradient is param->grad
+  std::vector<Tensor<T>> saved;  // what an operation keeps for its backward (masks, statistics)
+  Tensor<T> scratch;             // backward's temporary (a broadcast operand's full-size gradient)
+  double attr[2] = {0, 0};       // scalar attributes: exponent, slope, clip bounds, keep_prob
+  std::int64_t iattr[3] = {0, 0, 0};  // integer attributes: axis, keepdims, slice bounds
+  Parameter<T>* param = nullptr;      // for parameter leaves
+  void* state = nullptr;              // an operation's external state (e.g. batch-norm statistics)
+  std::string name;
+  std::source_location where;
+};
+
+template <class T>
+class Var;
+
+// Frees nothing and allocates nothing: a view of where gradient for one parent goes. The first
+// contribution in a sweep assigns (no zero fill needed), later ones accumulate.
+template <class T>
+struct GradSink {
+  Tensor<T>& grad;
+  bool first;
+};
+
+template <class T>
+class Tape {
+ public:
+  Tape();
+  ~Tape();
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  // The innermost live tape of this thread (the most recently constructed one), or null.
+  static Tape* current();
+
+  // --- leaves -------------------------------------------------------------------------------
+  // A parameter enters the tape once; using it again returns the same node.
+  Var<T> parameter(Parameter<T>& p, std::source_location where = std::source_location::current());
+  // A placeholder, fed with feed() before each forward() (the course's feed_dict).
+  Var<T> input(std::string name, Tensor<T> initial, std::source_location where = std::source_location::current());
+  Var<T> constant(Tensor<T> value, std::string name = "",
+                  std::source_location where = std::source_location::current());
+  // Copies `value` into an input's buffer (no allocation when the shape is unchanged). The shape
+  // may change (the last, partial mini-batch); operations check shapes again on forward().
+  void feed(Var<T> input, const Tensor<T>& value);
+  // The input's buffer itself, to fill in place (e.g. gathering a mini-batch without a copy).
+  Tensor<T>& input_buffer(Var<T> input, Shape shape);
+
+  // --- running --------------------------------------------------------------------------------
+  // Replays every operation in order on the current input and parameter values.
+  void forward();
+  // One reverse sweep from a (1, 1) cost, seeded with 1. Parameter gradients are overwritten.
+  void backward(Var<T> cost);
+  // The same from any node, seeded with `seed` of that node's shape.
+  void backward(Var<T> output, const Tensor<T>& seed);
+  // Sets every parameter gradient of this tape (and every node gradient) to zero.
+  void zero_grad();
+
+  // --- inspection -----------------------------------------------------------------------------
+  const Tensor<T>& value(std::uint32_t index) const;
+  Tensor<T>& value(std::uint32_t index);
+  // The gradient of the last backward; zero for a node that backward did not reach.
+  const Tensor<T>& grad(std::uint32_t index);
+  std::size_t size() const { return nodes_.size(); }
+  const Node<T>& node(std::uint32_t index) const { return nodes_[index]; }
+  Node<T>& node(std::uint32_t index) { return nodes_[index]; }
+  // The parameters this tape uses, in order of first use.
+  const std::vector<Parameter<T>*>& parameters() const { return params_; }
+  // A name for messages: the node's own, or "<op>#<index>".
+  std::string describe(std::uint32_t index) const;
+  // Was the parameter reached by the last backward? (false: its gradient is exactly zero)
+  bool reached(const Parameter<T>& p) const;
+  // The branch bytes of every piecewise operation, concatenated (the checker's kink detection).
+  void branches(std::vector<std::uint8_t>& out) const;
+  bool has_branches() const;
+
+  // --- modes ----------------------------------------------------------------------------------
+  // Anomaly mode: every forward output and backward gradient is checked for NaN/Inf, and the
+  // first operation that produced one is named in an AnomalyError.
+  void set_anomaly_detection(bool on) { anomaly_ = on; }
+  bool anomaly_detection() const { return anomaly_; }
+  // Frozen: random operations reuse their last draw (dropout masks) and stateful operations leave
+  // their state alone (batch-norm running statistics), so repeated forwards are deterministic and
+  // side-effect free. Gradient checking runs frozen.
+  void set_frozen(bool on) { frozen_ = on; }
+  bool frozen() const { return frozen_; }
+  std::mt19937_64& rng() { return rng_; }
+  void seed(std::uint64_t s) { rng_.seed(s); }
+
+  // --- for operations (ops/*.cpp and user-defined operations) ---------------------------------
+  // Appends a node and runs its forward once. Throws (and appends nothing) when shapes do not fit.
+  std::uint32_t record(const OpDef<T>& op, std::vector<std::uint32_t> parents, std::source_location where,
+                       double a0 = 0, double a1 = 0, std::int64_t i0 = 0, std::int64_t i1 = 0,
+                       std::int64_t i2 = 0, void* state = nullptr);
+  // Where gradient for `index` goes during a sweep (marks it reached, sizes it on first use).
+  GradSink<T> sink(std::uint32_t index);
+  bool needs_grad(std::uint32_t index) const { return nodes_[index].needs_grad; }
+  const Tensor<T>& grad_of(const Node<T>& n) const { return n.kind == NodeKind::parameter ? n.param->grad : n.grad; }
+  // Throws TapeError if this Var's tape was released or is not this tape.
+  void check_owns(const Var<T>& v, const char* op) const;
+  std::uint64_t serial() const { return serial_; }
+  // "(at file.cpp:42)"-style suffix for messages about node `index`.
+  std::string site(std::uint32_t index) const;
+
+ private:
+  void run_forward(Node<T>& n, std::uint32_t index);
+  void check_forward_anomaly(std::uint32_t index) const;
+  void check_backward_anomaly(std::uint32_t index) const;
+  std::uint32_t push_leaf(NodeKind kind, std::string name, std::source_location where);
+
+  std::vector<Node<T>> nodes_;
+  std::vector<Parameter<T>*> params_;
+  std::vector<std::uint32_t> param_nodes_;
+  std::uint64_t serial_;
+  Tape* previous_;  // the thread's current tape before this one
+  bool anomaly_ = false;
+  bool frozen_ = false;
+  std::mt19937_64 rng_{0x5eed};
+};
+
+// A handle to a node: cheap to copy, checked against its tape's lifetime.
+template <class T>
+class Var {
+ public:
+  Var() = default;
+  Var(Tape<T>* tape, std::uint32_t index) : tape_(tape), serial_(tape->serial()), index_(index) {}
+
+  Tape<T>& tape() const;  // throws TapeError when the tape was released or the Var is empty
+  std::uint32_t index() const { return index_; }
+  const Tensor<T>& value() const { return tape().value(index_); }
+  const Tensor<T>& grad() const { return tape().grad(index_); }
+  Shape shape() const { return shape_of(value()); }
+  std::size_t rows() const { return shape()[0]; }
+  std::size_t cols() const { return shape()[1]; }
+  // Names the node for messages and reports ("Z[1]").
+  Var& named(std::string name);
+  std::string name() const { return tape().describe(index_); }
+  bool valid() const { return tape_ != nullptr; }
+  std::uint64_t serial() const { return serial_; }
+  Tape<T>* raw_tape() const { return tape_; }
+
+ private:
+  Tape<T>* tape_ = nullptr;
+  std::uint64_t serial_ = 0;
+  std::uint32_t index_ = 0;
+};
+
+// Grad mode is thread-local. Inside a NoGrad scope new nodes need no gradient (evaluation).
+bool grad_enabled();
+class NoGrad {
+ public:
+  NoGrad();
+  ~NoGrad();
+  NoGrad(const NoGrad&) = delete;
+  NoGrad& operator=(const NoGrad&) = delete;
+
+ private:
+  bool previous_;
+};
+
+extern template class Tape<float>;
+extern template class Tape<double>;
+extern template class Var<float>;
+extern template class Var<double>;
+
+}  // namespace ad

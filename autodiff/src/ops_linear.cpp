@@ -1,0 +1,206 @@
+// Matrix products: matmul (BLAS, transposes passed as flags), transpose, and the fused
+// Dense kernel linear(W, A, b, activation) = g(W·A + b).
+#include <xtensor-blas/xblas.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
+
+#include "kernels.hpp"
+
+namespace ad {
+
+const char* to_string(Activation a) {
+  switch (a) {
+    case Activation::linear: return "linear";
+    case Activation::relu: return "relu";
+    case Activation::leaky_relu: return "leaky_relu";
+    case Activation::tanh: return "tanh";
+    case Activation::sigmoid: return "sigmoid";
+  }
+  return "?";
+}
+
+namespace {
+using namespace detail;
+
+// C = op(A)·op(B) into c; beta = 0 overwrites (c is not read), beta = 1 accumulates.
+template <class T>
+void gemm(const Tensor<T>& a, const Tensor<T>& b, Tensor<T>& c, bool ta, bool tb, T beta) {
+  xt::blas::gemm(a, b, c, ta, tb, T(1), beta);
+}
+
+template <class T>
+void gemm_into(GradSink<T> s, const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
+  gemm(a, b, s.grad, ta, tb, s.first ? T(0) : T(1));
+}
+
+// iattr = {transpose_a, transpose_b}.
+template <class T>
+struct MatMul {
+  static Shape infer(const Tape<T>& t, const Node<T>& n) {
+    const bool ta = n.iattr[0], tb = n.iattr[1];
+    const Shape a = shape_at(t, n.parents[0]), b = shape_at(t, n.parents[1]);
+    const std::size_t ka = ta ? a[0] : a[1], kb = tb ? b[1] : b[0];
+    if (ka != kb)
+      throw ShapeError(fmt::format("matmul: {}{} but {}{}: inner dimensions {} and {} differ{}",
+                                   operand(t, n.parents[0]), ta ? " (transposed)" : "", operand(t, n.parents[1]),
+                                   tb ? " (transposed)" : "", ka, kb, format_where(n)));
+    return {ta ? a[1] : a[0], tb ? b[0] : b[1]};
+  }
+  static void forward(Tape<T>& t, Node<T>& n) {
+    ensure_shape(n.value, infer(t, n));
+    gemm(t.value(n.parents[0]), t.value(n.parents[1]), n.value, n.iattr[0], n.iattr[1], T(0));
+  }
+  static void backward(Tape<T>& t, Node<T>& n) {
+    const bool ta = n.iattr[0], tb = n.iattr[1];
+    const std::uint32_t pa = n.parents[0], pb = n.parents[1];
+    const Tensor<T>& G = n.grad;
+    // C = op(A)·op(B): dop(A) = G·op(B)ᵀ and dop(B) = op(A)ᵀ·G, then undo the op on the left side.
+    if (t.needs_grad(pa)) {
+      const Tensor<T>& B = t.value(pb);
+      if (!ta) gemm_into(t.sink(pa), G, B, false, !tb);  // dA = G·op(B)ᵀ
+      else gemm_into(t.sink(pa), B, G, tb, true);        // dA = op(B)·Gᵀ
+    }
+    if (t.needs_grad(pb)) {
+      const Tensor<T>& A = t.value(pa);
+      if (!tb) gemm_into(t.sink(pb), A, G, !ta, false);  // dB = op(A)ᵀ·G
+      else gemm_into(t.sink(pb), G, A, true, ta);        // dB = Gᵀ·op(A)
+    }
+  }
+  static constexpr OpDef<T> def{"matmul", forward, backward};
+};
+
+template <class T>
+struct Transpose {
+  static void forward(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& a = t.value(n.parents[0]);
+    const std::size_t R = a.shape()[0], C = a.shape()[1];
+    ensure_shape(n.value, {C, R});
+    for (std::size_t i = 0; i < R; ++i)
+      for (std::size_t j = 0; j < C; ++j) n.value(j, i) = a(i, j);
+  }
+  static void backward(Tape<T>& t, Node<T>& n) {
+    if (!t.needs_grad(n.parents[0])) return;
+    GradSink<T> s = t.sink(n.parents[0]);
+    const std::size_t R = s.grad.shape()[0], C = s.grad.shape()[1];
+    for (std::size_t i = 0; i < R; ++i)
+      for (std::size_t j = 0; j < C; ++j) s.grad(i, j) = (s.first ? T(0) : s.grad(i, j)) + n.grad(j, i);
+  }
+  static constexpr OpDef<T> def{"transpose", forward, backward};
+};
+
+// y = g(W·A + b). Keeps nothing but its output: each activation's derivative is a function of y.
+// iattr[0] is the Activation, attr[0] the leaky slope.
+template <class T>
+struct Linear {
+  static Shape infer(const Tape<T>& t, const Node<T>& n) {
+    const Shape W = shape_at(t, n.parents[0]), A = shape_at(t, n.parents[1]), b = shape_at(t, n.parents[2]);
+    if (W[1] != A[0])
+      throw ShapeError(fmt::format("linear: {} but {}: inner dimensions {} and {} differ{}", operand(t, n.parents[0]),
+                                   operand(t, n.parents[1]), W[1], A[0], format_where(n)));
+    if (b != Shape{W[0], 1})
+      throw ShapeError(fmt::format("linear: {} but {}: the bias must be ({}, 1){}", operand(t, n.parents[2]),
+                                   operand(t, n.parents[0]), W[0], format_where(n)));
+    return {W[0], A[1]};
+  }
+  static void forward(Tape<T>& t, Node<T>& n) {
+    const Shape s = infer(t, n);
+    ensure_shape(n.value, s);
+    Tensor<T>& y = n.value;
+    gemm(t.value(n.parents[0]), t.value(n.parents[1]), y, false, false, T(0));
+    const T* b = t.value(n.parents[2]).data();
+    const auto act = static_cast<Activation>(n.iattr[0]);
+    const T slope = T(n.attr[0]);
+    for (std::size_t i = 0; i < s[0]; ++i) {
+      T* row = y.data() + i * s[1];
+      const T bi = b[i];
+      switch (act) {
+        case Activation::relu:
+          for (std::size_t j = 0; j < s[1]; ++j) row[j] = std::max(row[j] + bi, T(0));
+          break;
+        case Activation::leaky_relu:
+          for (std::size_t j = 0; j < s[1]; ++j) {
+            const T z = row[j] + bi;
+            row[j] = z > 0 ? z : slope * z;
+          }
+          break;
+        default:
+          for (std::size_t j = 0; j < s[1]; ++j) row[j] += bi;
+      }
+    }
+    if (act == Activation::tanh) xt::noalias(y) = xt::tanh(y);
+    if (act == Activation::sigmoid) xt::noalias(y) = T(1) / (T(1) + xt::exp(-y));
+  }
+  static void backward(Tape<T>& t, Node<T>& n) {
+    const auto act = static_cast<Activation>(n.iattr[0]);
+    const T slope = T(n.attr[0]);
+    const T* y = n.value.data();
+    const T* g = n.grad.data();
+    const std::size_t size = n.value.size();
+    // dZ = dY ⊙ g'(Z), written into scratch (dZ is dY itself for a linear activation).
+    const Tensor<T>* dz = &n.grad;
+    if (act != Activation::linear) {
+      ensure_shape(n.scratch, shape_of(n.value));
+      T* d = n.scratch.data();
+      switch (act) {
+        case Activation::relu:
+          for (std::size_t i = 0; i < size; ++i) d[i] = y[i] > 0 ? g[i] : T(0);
+          break;
+        case Activation::leaky_relu:
+          for (std::size_t i = 0; i < size; ++i) d[i] = y[i] > 0 ? g[i] : slope * g[i];
+          break;
+        case Activation::tanh:
+          for (std::size_t i = 0; i < size; ++i) d[i] = g[i] * (T(1) - y[i] * y[i]);
+          break;
+        case Activation::sigmoid:
+          for (std::size_t i = 0; i < size; ++i) d[i] = g[i] * y[i] * (T(1) - y[i]);
+          break;
+        case Activation::linear: break;
+      }
+      dz = &n.scratch;
+    }
+    const std::uint32_t pW = n.parents[0], pA = n.parents[1], pb = n.parents[2];
+    if (t.needs_grad(pb)) reduce_into(t.sink(pb), dz->data(), shape_of(n.value));
+    if (t.needs_grad(pW)) gemm_into(t.sink(pW), *dz, t.value(pA), false, true);  // dW = dZ·Aᵀ
+    if (t.needs_grad(pA)) gemm_into(t.sink(pA), t.value(pW), *dz, true, false);  // dA = Wᵀ·dZ
+  }
+  // Which side of 0 each pre-activation lies (relu and leaky relu only; the others are smooth).
+  static void branches(const Tape<T>& t, const Node<T>& n, std::vector<std::uint8_t>& out) {
+    (void)t;
+    const auto act = static_cast<Activation>(n.iattr[0]);
+    if (act != Activation::relu && act != Activation::leaky_relu) return;
+    for (T y : n.value) out.push_back(y < 0 ? 0 : y == 0 ? 1 : 2);
+  }
+  static constexpr OpDef<T> def{"linear", forward, backward, branches};
+};
+
+}  // namespace
+
+template <class T>
+Var<T> matmul(Var<T> a, Var<T> b, bool transpose_a, bool transpose_b, std::source_location w) {
+  Tape<T>& tape = common_tape("matmul", {a, b});
+  return make(tape, tape.record(MatMul<T>::def, {a.index(), b.index()}, w, 0, 0, transpose_a, transpose_b));
+}
+
+template <class T>
+Var<T> transpose(Var<T> a, std::source_location w) {
+  Tape<T>& tape = common_tape("transpose", {a});
+  return make(tape, tape.record(Transpose<T>::def, {a.index()}, w));
+}
+
+template <class T>
+Var<T> linear(Var<T> W, Var<T> A, Var<T> b, Activation act, double slope, std::source_location w) {
+  if (act == Activation::leaky_relu && !(slope >= 0))
+    throw ShapeError(fmt::format("linear: leaky_relu slope must be >= 0, got {} (at {})", slope, format_site(w)));
+  Tape<T>& tape = common_tape("linear", {W, A, b});
+  return make(tape, tape.record(Linear<T>::def, {W.index(), A.index(), b.index()}, w, slope, 0,
+                                static_cast<std::int64_t>(act)));
+}
+
+#define AD_INSTANTIATE(T)                                                          \
+  template Var<T> matmul(Var<T>, Var<T>, bool, bool, std::source_location);        \
+  template Var<T> transpose(Var<T>, std::source_location);                         \
+  template Var<T> linear(Var<T>, Var<T>, Var<T>, Activation, double, std::source_location);
+AD_INSTANTIATE(float)
+AD_INSTANTIATE(double)
+
+}  // namespace ad

@@ -1,0 +1,103 @@
+// Reductions: sum and mean, whole or along an axis. Plain loops: xtensor's reducers are slower
+// than a row loop on these shapes (DESIGN.md).
+#include "kernels.hpp"
+
+namespace ad {
+namespace {
+using namespace detail;
+
+constexpr std::int64_t whole = -1;
+
+// iattr = {axis or -1 for the whole matrix, keepdims, mean}.
+template <class T>
+struct Reduce {
+  static Shape out_shape(const Shape& in, std::int64_t axis, bool keepdims) {
+    if (axis == whole) return {1, 1};
+    const std::size_t kept = axis == 0 ? in[1] : in[0];
+    if (!keepdims) return {kept, 1};
+    return axis == 0 ? Shape{1, kept} : Shape{kept, 1};
+  }
+  // How many elements each output averages over.
+  static std::size_t count(const Shape& in, std::int64_t axis) {
+    return axis == whole ? in[0] * in[1] : axis == 0 ? in[0] : in[1];
+  }
+  static void forward(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& a = t.value(n.parents[0]);
+    const Shape in = shape_of(a);
+    const std::int64_t axis = n.iattr[0];
+    ensure_shape(n.value, out_shape(in, axis, n.iattr[1]));
+    const T scale = n.iattr[2] ? T(1) / T(std::max<std::size_t>(count(in, axis), 1)) : T(1);
+    const T* x = a.data();
+    T* y = n.value.data();
+    const std::size_t R = in[0], C = in[1];
+    if (axis == whole) {
+      T acc = 0;
+      for (std::size_t k = 0; k < R * C; ++k) acc += x[k];
+      y[0] = acc * scale;
+    } else if (axis == 0) {  // column sums, accumulated row by row (contiguous)
+      std::fill(y, y + C, T(0));
+      for (std::size_t i = 0; i < R; ++i)
+        for (std::size_t j = 0; j < C; ++j) y[j] += x[i * C + j];
+      for (std::size_t j = 0; j < C; ++j) y[j] *= scale;
+    } else {
+      for (std::size_t i = 0; i < R; ++i) {
+        T acc = 0;
+        for (std::size_t j = 0; j < C; ++j) acc += x[i * C + j];
+        y[i] = acc * scale;
+      }
+    }
+  }
+  static void backward(Tape<T>& t, Node<T>& n) {
+    const std::uint32_t p = n.parents[0];
+    if (!t.needs_grad(p)) return;
+    const Shape in = shape_at(t, p);
+    const std::int64_t axis = n.iattr[0];
+    const T scale = n.iattr[2] ? T(1) / T(std::max<std::size_t>(count(in, axis), 1)) : T(1);
+    const T* g = n.grad.data();
+    const std::size_t C = in[1];
+    // The output gradient broadcast back over the reduced axis.
+    if (axis == whole) write_grad(t.sink(p), [&](std::size_t) { return g[0] * scale; });
+    else if (axis == 0) write_grad(t.sink(p), [&](std::size_t k) { return g[k % C] * scale; });
+    else write_grad(t.sink(p), [&](std::size_t k) { return g[k / C] * scale; });
+  }
+  static constexpr OpDef<T> sum_def{"sum", forward, backward};
+  static constexpr OpDef<T> mean_def{"mean", forward, backward};
+};
+
+template <class T>
+Var<T> reduce(const OpDef<T>& def, Var<T> a, std::int64_t axis, bool keepdims, bool is_mean,
+              std::source_location w) {
+  if (axis != whole && axis != 0 && axis != 1)
+    throw ShapeError(fmt::format("{}: axis must be 0 or 1, got {} (at {})", def.name, axis, format_site(w)));
+  Tape<T>& tape = common_tape(def.name, {a});
+  return make(tape, tape.record(def, {a.index()}, w, 0, 0, axis, keepdims, is_mean));
+}
+
+}  // namespace
+
+template <class T>
+Var<T> sum(Var<T> a, std::source_location w) {
+  return reduce(Reduce<T>::sum_def, a, whole, true, false, w);
+}
+template <class T>
+Var<T> sum(Var<T> a, int axis, bool keepdims, std::source_location w) {
+  return reduce(Reduce<T>::sum_def, a, axis, keepdims, false, w);
+}
+template <class T>
+Var<T> mean(Var<T> a, std::source_location w) {
+  return reduce(Reduce<T>::mean_def, a, whole, true, true, w);
+}
+template <class T>
+Var<T> mean(Var<T> a, int axis, bool keepdims, std::source_location w) {
+  return reduce(Reduce<T>::mean_def, a, axis, keepdims, true, w);
+}
+
+#define AD_INSTANTIATE(T)                                          \
+  template Var<T> sum(Var<T>, std::source_location);               \
+  template Var<T> sum(Var<T>, int, bool, std::source_location);    \
+  template Var<T> mean(Var<T>, std::source_location);              \
+  template Var<T> mean(Var<T>, int, bool, std::source_location);
+AD_INSTANTIATE(float)
+AD_INSTANTIATE(double)
+
+}  // namespace ad

@@ -1,0 +1,202 @@
+// softmax and log_softmax along an axis, and the fused losses softmax_cross_entropy and
+// sigmoid_cross_entropy. All subtract the maximum (or use log1p(exp(−|z|))) so that large logits
+// neither overflow nor lose the gradient.
+#include <cmath>
+#include <limits>
+
+#include "kernels.hpp"
+
+namespace ad {
+namespace {
+using namespace detail;
+
+// A matrix seen as segments along an axis: axis 0 makes each column a segment (the course's
+// class scores of one example), axis 1 each row. Element k of segment s is at s·seg + k·step.
+struct Segments {
+  std::size_t count, length, seg, step;
+  Segments(const Shape& s, std::int64_t axis)
+      : count(axis == 0 ? s[1] : s[0]), length(axis == 0 ? s[0] : s[1]), seg(axis == 0 ? 1 : s[1]),
+        step(axis == 0 ? s[1] : 1) {}
+  std::size_t at(std::size_t s, std::size_t k) const { return s * seg + k * step; }
+};
+
+// y[s] = x[s] − logsumexp(x[s]) for every segment; returns nothing, writes log-probabilities.
+template <class T>
+void log_softmax_into(const T* x, T* y, const Segments& g) {
+  for (std::size_t s = 0; s < g.count; ++s) {
+    T m = -std::numeric_limits<T>::infinity();
+    for (std::size_t k = 0; k < g.length; ++k) m = std::max(m, x[g.at(s, k)]);
+    T total = 0;
+    for (std::size_t k = 0; k < g.length; ++k) total += std::exp(x[g.at(s, k)] - m);
+    const T lse = m + std::log(total);
+    for (std::size_t k = 0; k < g.length; ++k) y[g.at(s, k)] = x[g.at(s, k)] - lse;
+  }
+}
+
+void check_axis(const char* op, std::int64_t axis, std::source_location w) {
+  if (axis != 0 && axis != 1)
+    throw ShapeError(fmt::format("{}: axis must be 0 or 1, got {} (at {})", op, axis, format_site(w)));
+}
+
+// iattr[0] is the axis.
+template <class T>
+struct Softmax {
+  static void forward(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& a = t.value(n.parents[0]);
+    ensure_shape(n.value, shape_of(a));
+    log_softmax_into(a.data(), n.value.data(), Segments(shape_of(a), n.iattr[0]));
+    for (T& v : n.value) v = std::exp(v);
+  }
+  // dx = y ⊙ (g − Σ g·y) per segment.
+  static void backward(Tape<T>& t, Node<T>& n) {
+    const std::uint32_t p = n.parents[0];
+    if (!t.needs_grad(p)) return;
+    const Segments seg(shape_of(n.value), n.iattr[0]);
+    const T* y = n.value.data();
+    const T* g = n.grad.data();
+    GradSink<T> s = t.sink(p);
+    T* d = s.grad.data();
+    for (std::size_t q = 0; q < seg.count; ++q) {
+      T dot = 0;
+      for (std::size_t k = 0; k < seg.length; ++k) dot += g[seg.at(q, k)] * y[seg.at(q, k)];
+      for (std::size_t k = 0; k < seg.length; ++k) {
+        const std::size_t i = seg.at(q, k);
+        const T v = y[i] * (g[i] - dot);
+        d[i] = s.first ? v : d[i] + v;
+      }
+    }
+  }
+  static constexpr OpDef<T> def{"softmax", forward, backward};
+};
+
+template <class T>
+struct LogSoftmax {
+  static void forward(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& a = t.value(n.parents[0]);
+    ensure_shape(n.value, shape_of(a));
+    log_softmax_into(a.data(), n.value.data(), Segments(shape_of(a), n.iattr[0]));
+  }
+  // dx = g − softmax ⊙ Σ g per segment, with softmax = exp(y).
+  static void backward(Tape<T>& t, Node<T>& n) {
+    const std::uint32_t p = n.parents[0];
+    if (!t.needs_grad(p)) return;
+    const Segments seg(shape_of(n.value), n.iattr[0]);
+    const T* y = n.value.data();
+    const T* g = n.grad.data();
+    GradSink<T> s = t.sink(p);
+    T* d = s.grad.data();
+    for (std::size_t q = 0; q < seg.count; ++q) {
+      T total = 0;
+      for (std::size_t k = 0; k < seg.length; ++k) total += g[seg.at(q, k)];
+      for (std::size_t k = 0; k < seg.length; ++k) {
+        const std::size_t i = seg.at(q, k);
+        const T v = g[i] - std::exp(y[i]) * total;
+        d[i] = s.first ? v : d[i] + v;
+      }
+    }
+  }
+  static constexpr OpDef<T> def{"log_softmax", forward, backward};
+};
+
+template <class T>
+void check_same_shape(const Tape<T>& t, const Node<T>& n) {
+  if (shape_at(t, n.parents[0]) != shape_at(t, n.parents[1]))
+    throw ShapeError(fmt::format("{}: logits {} but labels {}: they must have the same shape{}", n.op->name,
+                                 operand(t, n.parents[0]), operand(t, n.parents[1]), format_where(n)));
+}
+
+// J = −(1/m) Σ Y ⊙ log softmax(Z) over classes (axis 0) and examples (columns).
+// saved[0] holds log softmax(Z), read by backward: dZ = (softmax − Y)/m, dY = −log softmax/m.
+template <class T>
+struct SoftmaxCrossEntropy {
+  static void forward(Tape<T>& t, Node<T>& n) {
+    check_same_shape(t, n);
+    const Tensor<T>& z = t.value(n.parents[0]);
+    const Tensor<T>& y = t.value(n.parents[1]);
+    if (n.saved.empty()) n.saved.resize(1);
+    ensure_shape(n.saved[0], shape_of(z));
+    log_softmax_into(z.data(), n.saved[0].data(), Segments(shape_of(z), 0));
+    ensure_shape(n.value, {1, 1});
+    T acc = 0;
+    const T* lp = n.saved[0].data();
+    for (std::size_t i = 0, e = z.size(); i < e; ++i)
+      if (y.data()[i] != 0) acc -= y.data()[i] * lp[i];  // 0·log 0 counts as 0
+    n.value(0, 0) = acc / T(std::max<std::size_t>(z.shape()[1], 1));
+  }
+  static void backward(Tape<T>& t, Node<T>& n) {
+    const T* lp = n.saved[0].data();
+    const T* y = t.value(n.parents[1]).data();
+    const T scale = n.grad(0, 0) / T(std::max<std::size_t>(n.saved[0].shape()[1], 1));
+    if (t.needs_grad(n.parents[0]))
+      write_grad(t.sink(n.parents[0]), [&](std::size_t i) { return (std::exp(lp[i]) - y[i]) * scale; });
+    if (t.needs_grad(n.parents[1]))
+      write_grad(t.sink(n.parents[1]), [&](std::size_t i) { return -lp[i] * scale; });
+  }
+  static constexpr OpDef<T> def{"softmax_cross_entropy", forward, backward};
+};
+
+// J = (1/m) Σ [max(z, 0) − z·y + log(1 + exp(−|z|))], the stable form of binary cross-entropy on
+// σ(z). dZ = (σ(z) − y)/m, dY = −z/m.
+template <class T>
+struct SigmoidCrossEntropy {
+  static void forward(Tape<T>& t, Node<T>& n) {
+    check_same_shape(t, n);
+    const Tensor<T>& z = t.value(n.parents[0]);
+    const T* y = t.value(n.parents[1]).data();
+    ensure_shape(n.value, {1, 1});
+    T acc = 0;
+    for (std::size_t i = 0, e = z.size(); i < e; ++i) {
+      const T v = z.data()[i];
+      acc += std::max(v, T(0)) - v * y[i] + std::log1p(std::exp(-std::abs(v)));
+    }
+    n.value(0, 0) = acc / T(std::max<std::size_t>(z.shape()[1], 1));
+  }
+  static void backward(Tape<T>& t, Node<T>& n) {
+    const T* z = t.value(n.parents[0]).data();
+    const T* y = t.value(n.parents[1]).data();
+    const T scale = n.grad(0, 0) / T(std::max<std::size_t>(t.value(n.parents[0]).shape()[1], 1));
+    if (t.needs_grad(n.parents[0]))
+      write_grad(t.sink(n.parents[0]), [&](std::size_t i) { return (T(1) / (T(1) + std::exp(-z[i])) - y[i]) * scale; });
+    if (t.needs_grad(n.parents[1])) write_grad(t.sink(n.parents[1]), [&](std::size_t i) { return -z[i] * scale; });
+  }
+  static constexpr OpDef<T> def{"sigmoid_cross_entropy", forward, backward};
+};
+
+template <class T>
+Var<T> along(const OpDef<T>& def, Var<T> a, int axis, std::source_location w) {
+  check_axis(def.name, axis, w);
+  Tape<T>& tape = common_tape(def.name, {a});
+  return make(tape, tape.record(def, {a.index()}, w, 0, 0, axis));
+}
+
+template <class T>
+Var<T> loss(const OpDef<T>& def, Var<T> logits, Var<T> labels, std::source_location w) {
+  Tape<T>& tape = common_tape(def.name, {logits, labels});
+  return make(tape, tape.record(def, {logits.index(), labels.index()}, w));
+}
+
+}  // namespace
+
+template <class T> Var<T> softmax(Var<T> a, int axis, std::source_location w) { return along(Softmax<T>::def, a, axis, w); }
+template <class T>
+Var<T> log_softmax(Var<T> a, int axis, std::source_location w) {
+  return along(LogSoftmax<T>::def, a, axis, w);
+}
+template <class T>
+Var<T> softmax_cross_entropy(Var<T> logits, Var<T> Y, std::source_location w) {
+  return loss(SoftmaxCrossEntropy<T>::def, logits, Y, w);
+}
+template <class T>
+Var<T> sigmoid_cross_entropy(Var<T> logits, Var<T> Y, std::source_location w) {
+  return loss(SigmoidCrossEntropy<T>::def, logits, Y, w);
+}
+
+#define AD_INSTANTIATE(T)                                                         \
+  template Var<T> softmax(Var<T>, int, std::source_location);                     \
+  template Var<T> log_softmax(Var<T>, int, std::source_location);                 \
+  template Var<T> softmax_cross_entropy(Var<T>, Var<T>, std::source_location);    \
+  template Var<T> sigmoid_cross_entropy(Var<T>, Var<T>, std::source_location);
+AD_INSTANTIATE(float)
+AD_INSTANTIATE(double)
+
+}  // namespace ad

@@ -1,0 +1,342 @@
+#include "autodiff/tape.hpp"
+
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <unordered_set>
+
+namespace ad {
+
+std::string format_site(const std::source_location& where) {
+  std::string_view file = where.file_name();
+  // Keep "dir/file.cpp": enough to find it, short enough to read.
+  auto slash = file.rfind('/');
+  if (slash != std::string_view::npos && slash > 0) {
+    auto previous = file.rfind('/', slash - 1);
+    if (previous != std::string_view::npos) file.remove_prefix(previous + 1);
+  }
+  return fmt::format("{}:{}", file, where.line());
+}
+
+namespace {
+
+// Serials of live tapes. A Var holds its tape's serial, so a Var that outlived its tape is caught
+// here instead of reading freed memory. Only graph building and inspection consult it, never replay.
+std::mutex live_mutex;
+std::unordered_set<std::uint64_t>& live_tapes() {
+  static std::unordered_set<std::uint64_t> set;
+  return set;
+}
+std::atomic<std::uint64_t> next_serial{1};
+
+thread_local bool grad_mode = true;
+
+template <class T>
+thread_local Tape<T>* current_tape = nullptr;
+
+template <class T>
+bool all_finite(const Tensor<T>& t) {
+  for (T x : t)
+    if (!std::isfinite(x)) return false;
+  return true;
+}
+
+}  // namespace
+
+bool grad_enabled() { return grad_mode; }
+NoGrad::NoGrad() : previous_(grad_mode) { grad_mode = false; }
+NoGrad::~NoGrad() { grad_mode = previous_; }
+
+template <class T>
+Tape<T>::Tape() : serial_(next_serial++), previous_(current_tape<T>) {
+  std::lock_guard lock(live_mutex);
+  live_tapes().insert(serial_);
+  current_tape<T> = this;
+}
+
+template <class T>
+Tape<T>::~Tape() {
+  {
+    std::lock_guard lock(live_mutex);
+    live_tapes().erase(serial_);
+  }
+  if (current_tape<T> == this) current_tape<T> = previous_;
+}
+
+template <class T>
+Tape<T>* Tape<T>::current() {
+  return current_tape<T>;
+}
+
+template <class T>
+void Tape<T>::check_owns(const Var<T>& v, const char* op) const {
+  if (!v.valid()) throw TapeError(fmt::format("{}: operand is an empty Var (default-constructed)", op));
+  if (v.serial() != serial_)
+    throw TapeError(fmt::format("{}: operands belong to different tapes (or to a released tape)", op));
+}
+
+template <class T>
+Tape<T>& Var<T>::tape() const {
+  if (!tape_) throw TapeError("Var: empty handle (default-constructed Var)");
+  {
+    std::lock_guard lock(live_mutex);
+    if (!live_tapes().contains(serial_))
+      throw TapeError(fmt::format("Var: node #{} belongs to a tape that was released", index_));
+  }
+  return *tape_;
+}
+
+template <class T>
+Var<T>& Var<T>::named(std::string name) {
+  tape().node(index_).name = std::move(name);
+  return *this;
+}
+
+template <class T>
+std::uint32_t Tape<T>::push_leaf(NodeKind kind, std::string name, std::source_location where) {
+  Node<T>& n = nodes_.emplace_back();
+  n.kind = kind;
+  n.name = std::move(name);
+  n.where = where;
+  return static_cast<std::uint32_t>(nodes_.size() - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::parameter(Parameter<T>& p, std::source_location where) {
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    if (params_[i] == &p) return Var<T>(this, param_nodes_[i]);
+  for (const Parameter<T>* other : params_)
+    if (other->name == p.name)
+      throw TapeError(fmt::format("parameter: two different parameters are both named '{}' ({})", p.name,
+                                  format_site(where)));
+  auto index = push_leaf(NodeKind::parameter, p.name, where);
+  nodes_[index].param = &p;
+  nodes_[index].needs_grad = p.trainable && grad_mode;
+  params_.push_back(&p);
+  param_nodes_.push_back(index);
+  return Var<T>(this, index);
+}
+
+template <class T>
+Var<T> Tape<T>::input(std::string name, Tensor<T> initial, std::source_location where) {
+  auto index = push_leaf(NodeKind::input, std::move(name), where);
+  nodes_[index].value = std::move(initial);
+  return Var<T>(this, index);
+}
+
+template <class T>
+Var<T> Tape<T>::constant(Tensor<T> value, std::string name, std::source_location where) {
+  auto index = push_leaf(NodeKind::constant, std::move(name), where);
+  nodes_[index].value = std::move(value);
+  return Var<T>(this, index);
+}
+
+template <class T>
+Tensor<T>& Tape<T>::input_buffer(Var<T> input, Shape shape) {
+  check_owns(input, "feed");
+  Node<T>& n = nodes_[input.index()];
+  if (n.kind != NodeKind::input)
+    throw TapeError(fmt::format("feed: {} is not an input placeholder", describe(input.index())));
+  ensure_shape(n.value, shape);
+  return n.value;
+}
+
+template <class T>
+void Tape<T>::feed(Var<T> input, const Tensor<T>& value) {
+  Tensor<T>& buffer = input_buffer(input, shape_of(value));
+  std::copy(value.begin(), value.end(), buffer.begin());
+}
+
+template <class T>
+std::uint32_t Tape<T>::record(const OpDef<T>& op, std::vector<std::uint32_t> parents, std::source_location where,
+                              double a0, double a1, std::int64_t i0, std::int64_t i1, std::int64_t i2,
+                              void* state) {
+  Node<T>& n = nodes_.emplace_back();
+  n.op = &op;
+  n.parents = std::move(parents);
+  n.where = where;
+  n.attr[0] = a0;
+  n.attr[1] = a1;
+  n.iattr[0] = i0;
+  n.iattr[1] = i1;
+  n.iattr[2] = i2;
+  n.state = state;
+  if (grad_mode)
+    for (auto p : n.parents) n.needs_grad = n.needs_grad || nodes_[p].needs_grad;
+  auto index = static_cast<std::uint32_t>(nodes_.size() - 1);
+  try {
+    run_forward(n, index);
+  } catch (...) {
+    nodes_.pop_back();  // a rejected operation leaves the tape as it was
+    throw;
+  }
+  return index;
+}
+
+template <class T>
+void Tape<T>::run_forward(Node<T>& n, std::uint32_t index) {
+  n.op->forward(*this, n);
+  if (anomaly_) check_forward_anomaly(index);
+}
+
+template <class T>
+void Tape<T>::forward() {
+  if (anomaly_)
+    for (std::uint32_t i = 0; i < nodes_.size(); ++i)
+      if (!nodes_[i].op) check_forward_anomaly(i);
+  for (std::uint32_t i = 0; i < nodes_.size(); ++i)
+    if (nodes_[i].op) run_forward(nodes_[i], i);
+}
+
+template <class T>
+GradSink<T> Tape<T>::sink(std::uint32_t index) {
+  Node<T>& n = nodes_[index];
+  Tensor<T>& g = n.kind == NodeKind::parameter ? n.param->grad : n.grad;
+  bool first = !n.grad_written;
+  if (first) {
+    ensure_shape(g, shape_of(value(index)));
+    n.grad_written = true;
+  }
+  return {g, first};
+}
+
+template <class T>
+void Tape<T>::backward(Var<T> cost) {
+  check_owns(cost, "backward");
+  const Shape s = shape_of(value(cost.index()));
+  if (s != Shape{1, 1})
+    throw TapeError(fmt::format("backward: {} is {}, not a scalar (1, 1); pass a seed of that shape to "
+                                "backward(output, seed){}",
+                                describe(cost.index()), to_string(s), site(cost.index())));
+  Tensor<T> seed = xt::ones<T>({std::size_t(1), std::size_t(1)});
+  backward(cost, seed);
+}
+
+template <class T>
+void Tape<T>::backward(Var<T> output, const Tensor<T>& seed) {
+  check_owns(output, "backward");
+  const std::uint32_t root = output.index();
+  if (shape_of(seed) != shape_of(value(root)))
+    throw ShapeError(fmt::format("backward: seed is {} but {} is {}", to_string(shape_of(seed)), describe(root),
+                                 to_string(shape_of(value(root)))));
+  for (auto& n : nodes_) n.grad_written = false;
+  if (nodes_[root].needs_grad) {
+    GradSink<T> s = sink(root);
+    std::copy(seed.begin(), seed.end(), s.grad.begin());
+    if (anomaly_ && !all_finite(seed)) throw AnomalyError("backward: the seed contains NaN or Inf");
+  }
+  for (std::uint32_t i = root + 1; i-- > 0;) {
+    Node<T>& n = nodes_[i];
+    if (!n.op || !n.grad_written) continue;
+    n.op->backward(*this, n);
+    if (anomaly_) check_backward_anomaly(i);
+  }
+  // A parameter the sweep did not reach gets exactly zero, never a stale gradient.
+  for (std::size_t k = 0; k < params_.size(); ++k)
+    if (!nodes_[param_nodes_[k]].grad_written) params_[k]->zero_grad();
+}
+
+template <class T>
+void Tape<T>::zero_grad() {
+  for (auto* p : params_) p->zero_grad();
+  for (auto& n : nodes_) n.grad_written = false;
+}
+
+template <class T>
+const Tensor<T>& Tape<T>::value(std::uint32_t index) const {
+  const Node<T>& n = nodes_[index];
+  return n.kind == NodeKind::parameter ? n.param->value : n.value;
+}
+
+template <class T>
+Tensor<T>& Tape<T>::value(std::uint32_t index) {
+  Node<T>& n = nodes_[index];
+  return n.kind == NodeKind::parameter ? n.param->value : n.value;
+}
+
+template <class T>
+const Tensor<T>& Tape<T>::grad(std::uint32_t index) {
+  Node<T>& n = nodes_[index];
+  Tensor<T>& g = n.kind == NodeKind::parameter ? n.param->grad : n.grad;
+  if (!n.grad_written) {
+    ensure_shape(g, shape_of(value(index)));
+    g.fill(T(0));
+  }
+  return g;
+}
+
+template <class T>
+bool Tape<T>::reached(const Parameter<T>& p) const {
+  for (std::size_t k = 0; k < params_.size(); ++k)
+    if (params_[k] == &p) return nodes_[param_nodes_[k]].grad_written;
+  return false;
+}
+
+template <class T>
+std::string Tape<T>::describe(std::uint32_t index) const {
+  const Node<T>& n = nodes_[index];
+  if (!n.name.empty()) return n.name;
+  switch (n.kind) {
+    case NodeKind::operation: return fmt::format("{}#{}", n.op->name, index);
+    case NodeKind::input: return fmt::format("input#{}", index);
+    case NodeKind::constant: return fmt::format("constant#{}", index);
+    case NodeKind::parameter: return fmt::format("parameter#{}", index);
+  }
+  return "?";
+}
+
+template <class T>
+std::string Tape<T>::site(std::uint32_t index) const {
+  return fmt::format(" (at {})", format_site(nodes_[index].where));
+}
+
+template <class T>
+void Tape<T>::branches(std::vector<std::uint8_t>& out) const {
+  out.clear();
+  for (const auto& n : nodes_)
+    if (n.op && n.op->branches) n.op->branches(*this, n, out);
+}
+
+template <class T>
+bool Tape<T>::has_branches() const {
+  for (const auto& n : nodes_)
+    if (n.op && n.op->branches) return true;
+  return false;
+}
+
+template <class T>
+void Tape<T>::check_forward_anomaly(std::uint32_t index) const {
+  if (all_finite(value(index))) return;
+  const Node<T>& n = nodes_[index];
+  if (!n.op)
+    throw AnomalyError(fmt::format("anomaly: {} {} holds NaN or Inf before any operation{}",
+                                   n.kind == NodeKind::parameter ? "parameter" : "input", describe(index),
+                                   site(index)));
+  std::string inputs;
+  for (auto p : n.parents)
+    inputs += fmt::format("{}{} {}", inputs.empty() ? "" : ", ", describe(p), to_string(shape_of(value(p))));
+  throw AnomalyError(fmt::format("anomaly: forward of {} (node {}) produced NaN or Inf in its output {}; "
+                                 "inputs: {}{}",
+                                 n.op->name, describe(index), to_string(shape_of(value(index))), inputs,
+                                 site(index)));
+}
+
+template <class T>
+void Tape<T>::check_backward_anomaly(std::uint32_t index) const {
+  const Node<T>& n = nodes_[index];
+  for (std::size_t k = 0; k < n.parents.size(); ++k) {
+    const Node<T>& p = nodes_[n.parents[k]];
+    if (!p.grad_written || all_finite(grad_of(p))) continue;
+    throw AnomalyError(fmt::format("anomaly: backward of {} (node {}) produced NaN or Inf in the gradient of "
+                                   "its input {} ({} {}){}",
+                                   n.op->name, describe(index), k, describe(n.parents[k]),
+                                   to_string(shape_of(value(n.parents[k]))), site(index)));
+  }
+}
+
+template class Tape<float>;
+template class Tape<double>;
+template class Var<float>;
+template class Var<double>;
+
+}  // namespace ad

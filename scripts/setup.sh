@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian 12, as root), configures and builds the project in ./build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packages=(g++ meson ninja-build pkg-config libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev
+          libfmt-dev libboost-test-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+[ -f build/build.ninja ] || meson setup build
+ninja -C build

@@ -1,9 +1,9 @@
 // Matrix products: matmul (BLAS, transposes passed as flags), transpose, and the fused
 // Dense kernel linear(W, A, b, activation) = g(W·A + b).
-#include <xtensor-blas/xblas.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
+#include "gemm.hpp"
 #include "kernels.hpp"
 
 namespace ad {
@@ -22,15 +22,9 @@ const char* to_string(Activation a) {
 namespace {
 using namespace detail;
 
-// C = op(A)·op(B) into c; beta = 0 overwrites (c is not read), beta = 1 accumulates.
-template <class T>
-void gemm(const Tensor<T>& a, const Tensor<T>& b, Tensor<T>& c, bool ta, bool tb, T beta) {
-  xt::blas::gemm(a, b, c, ta, tb, T(1), beta);
-}
-
 template <class T>
 void gemm_into(GradSink<T> s, const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
-  gemm(a, b, s.grad, ta, tb, s.first ? T(0) : T(1));
+  gemm(a, b, s.grad, ta, tb, !s.first);
 }
 
 // iattr = {transpose_a, transpose_b}.
@@ -48,7 +42,7 @@ struct MatMul {
   }
   static void forward(Tape<T>& t, Node<T>& n) {
     ensure_shape(n.value, infer(t, n));
-    gemm(t.value(n.parents[0]), t.value(n.parents[1]), n.value, n.iattr[0], n.iattr[1], T(0));
+    gemm(t.value(n.parents[0]), t.value(n.parents[1]), n.value, n.iattr[0], n.iattr[1], false);
   }
   static void backward(Tape<T>& t, Node<T>& n) {
     const bool ta = n.iattr[0], tb = n.iattr[1];
@@ -106,7 +100,7 @@ struct Linear {
     const Shape s = infer(t, n);
     ensure_shape(n.value, s);
     Tensor<T>& y = n.value;
-    gemm(t.value(n.parents[0]), t.value(n.parents[1]), y, false, false, T(0));
+    gemm(t.value(n.parents[0]), t.value(n.parents[1]), y, false, false, false);
     const T* b = t.value(n.parents[2]).data();
     const auto act = static_cast<Activation>(n.iattr[0]);
     const T slope = T(n.attr[0]);

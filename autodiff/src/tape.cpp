@@ -208,8 +208,7 @@ void Tape<T>::backward(Var<T> cost) {
     throw TapeError(fmt::format("backward: {} is {}, not a scalar (1, 1); pass a seed of that shape to "
                                 "backward(output, seed){}",
                                 describe(cost.index()), to_string(s), site(cost.index())));
-  Tensor<T> seed = xt::ones<T>({std::size_t(1), std::size_t(1)});
-  backward(cost, seed);
+  sweep(cost.index(), nullptr);
 }
 
 template <class T>
@@ -219,11 +218,18 @@ void Tape<T>::backward(Var<T> output, const Tensor<T>& seed) {
   if (shape_of(seed) != shape_of(value(root)))
     throw ShapeError(fmt::format("backward: seed is {} but {} is {}", to_string(shape_of(seed)), describe(root),
                                  to_string(shape_of(value(root)))));
+  if (anomaly_ && !all_finite(seed)) throw AnomalyError("backward: the seed contains NaN or Inf");
+  sweep(root, &seed);
+}
+
+// The reverse sweep from `root`, seeded with `seed` (null: a scalar seed of 1, without allocating).
+template <class T>
+void Tape<T>::sweep(std::uint32_t root, const Tensor<T>* seed) {
   for (auto& n : nodes_) n.grad_written = false;
   if (nodes_[root].needs_grad) {
     GradSink<T> s = sink(root);
-    std::copy(seed.begin(), seed.end(), s.grad.begin());
-    if (anomaly_ && !all_finite(seed)) throw AnomalyError("backward: the seed contains NaN or Inf");
+    if (seed) std::copy(seed->begin(), seed->end(), s.grad.begin());
+    else s.grad.fill(T(1));
   }
   for (std::uint32_t i = root + 1; i-- > 0;) {
     Node<T>& n = nodes_[i];

@@ -20,6 +20,7 @@ ad::Tensor<float> randn(std::size_t rows, std::size_t cols, float scale, std::mt
 }  // namespace
 
 int main(int argc, char** argv) {
+  ad::use_best_blas_kernels(argv);
   const int steps = argc > 1 ? std::atoi(argv[1]) : 20000;
   std::mt19937 rng(0);
   const std::size_t m = 64;
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < steps; ++i) step();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("bench=tiny_mlp_step\nlayers=2-16-16-1\nbatch=%zu\nsteps=%d\n", m, steps);
+  std::printf("blas_kernel=%s\n", ad::blas_kernel_name().c_str());
   std::printf("us_per_step=%.3f\n", 1e6 * seconds / steps);
   std::printf("speedup_vs_pytorch=%.1f\nspeedup_vs_libtorch=%.1f\n", 106.0 / (1e6 * seconds / steps),
               74.0 / (1e6 * seconds / steps));

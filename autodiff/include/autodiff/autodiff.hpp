@@ -1,6 +1,7 @@
 // The engine's public interface: include this one header.
 #pragma once
 
+#include "autodiff/blas_setup.hpp"
 #include "autodiff/errors.hpp"
 #include "autodiff/ops.hpp"
 #include "autodiff/tape.hpp"

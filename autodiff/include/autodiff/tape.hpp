@@ -170,6 +170,7 @@ class Tape {
 
  private:
   void run_forward(Node<T>& n, std::uint32_t index);
+  void sweep(std::uint32_t root, const Tensor<T>* seed);
   void check_forward_anomaly(std::uint32_t index) const;
   void check_backward_anomaly(std::uint32_t index) const;
   std::uint32_t push_leaf(NodeKind kind, std::string name, std::source_location where);

@@ -82,17 +82,20 @@ struct Transpose {
   static constexpr OpDef<T> def{"transpose", forward, backward};
 };
 
-// y = g(W·A + b). Keeps nothing but its output: each activation's derivative is a function of y.
-// iattr[0] is the Activation, attr[0] the leaky slope.
+// y = g(W·op(A) + b). Keeps nothing but its output: each activation's derivative is a function of y.
+// iattr[0] is the Activation, iattr[1] whether A holds one example per row (op(A) = Aᵀ, passed to
+// BLAS as a flag), attr[0] the leaky slope.
 template <class T>
 struct Linear {
   static Shape infer(const Tape<T>& t, const Node<T>& n) {
-    const Shape W = shape_at(t, n.parents[0]), A = shape_at(t, n.parents[1]), b = shape_at(t, n.parents[2]);
+    const Shape W = shape_at(t, n.parents[0]), b = shape_at(t, n.parents[2]);
+    Shape A = shape_at(t, n.parents[1]);
+    if (n.iattr[1]) std::swap(A[0], A[1]);
     if (W[1] != A[0])
-      throw ShapeError(fmt::format("linear: {} but {}: inner dimensions {} and {} differ{}", operand(t, n.parents[0]),
-                                   operand(t, n.parents[1]), W[1], A[0], format_where(n)));
+      throw ShapeError(fmt::format("{}: {} but {}: inner dimensions {} and {} differ{}", n.op->name,
+                                   operand(t, n.parents[0]), operand(t, n.parents[1]), W[1], A[0], format_where(n)));
     if (b != Shape{W[0], 1})
-      throw ShapeError(fmt::format("linear: {} but {}: the bias must be ({}, 1){}", operand(t, n.parents[2]),
+      throw ShapeError(fmt::format("{}: {} but {}: the bias must be ({}, 1){}", n.op->name, operand(t, n.parents[2]),
                                    operand(t, n.parents[0]), W[0], format_where(n)));
     return {W[0], A[1]};
   }
@@ -100,7 +103,7 @@ struct Linear {
     const Shape s = infer(t, n);
     ensure_shape(n.value, s);
     Tensor<T>& y = n.value;
-    gemm(t.value(n.parents[0]), t.value(n.parents[1]), y, false, false, false);
+    gemm(t.value(n.parents[0]), t.value(n.parents[1]), y, false, n.iattr[1], false);
     const T* b = t.value(n.parents[2]).data();
     const auto act = static_cast<Activation>(n.iattr[0]);
     const T slope = T(n.attr[0]);
@@ -154,8 +157,12 @@ struct Linear {
     }
     const std::uint32_t pW = n.parents[0], pA = n.parents[1], pb = n.parents[2];
     if (t.needs_grad(pb)) reduce_into(t.sink(pb), dz->data(), shape_of(n.value));
-    if (t.needs_grad(pW)) gemm_into(t.sink(pW), *dz, t.value(pA), false, true);  // dW = dZ·Aᵀ
-    if (t.needs_grad(pA)) gemm_into(t.sink(pA), t.value(pW), *dz, true, false);  // dA = Wᵀ·dZ
+    const bool rows = n.iattr[1];
+    if (t.needs_grad(pW)) gemm_into(t.sink(pW), *dz, t.value(pA), false, !rows);  // dW = dZ·op(A)ᵀ
+    if (t.needs_grad(pA)) {
+      if (!rows) gemm_into(t.sink(pA), t.value(pW), *dz, true, false);  // dA = Wᵀ·dZ
+      else gemm_into(t.sink(pA), *dz, t.value(pW), true, false);        // dA = (Wᵀ·dZ)ᵀ = dZᵀ·W
+    }
   }
   // Which side of 0 each pre-activation lies (relu and leaky relu only; the others are smooth).
   static void branches(const Tape<T>& t, const Node<T>& n, std::vector<std::uint8_t>& out) {
@@ -165,6 +172,7 @@ struct Linear {
     for (T y : n.value) out.push_back(y < 0 ? 0 : y == 0 ? 1 : 2);
   }
   static constexpr OpDef<T> def{"linear", forward, backward, branches};
+  static constexpr OpDef<T> rows_def{"linear_rows", forward, backward, branches};
 };
 
 }  // namespace
@@ -182,18 +190,30 @@ Var<T> transpose(Var<T> a, std::source_location w) {
 }
 
 template <class T>
-Var<T> linear(Var<T> W, Var<T> A, Var<T> b, Activation act, double slope, std::source_location w) {
+Var<T> record_linear(const OpDef<T>& def, Var<T> W, Var<T> A, Var<T> b, Activation act, double slope, bool rows,
+                     std::source_location w) {
   if (act == Activation::leaky_relu && !(slope >= 0))
-    throw ShapeError(fmt::format("linear: leaky_relu slope must be >= 0, got {} (at {})", slope, format_site(w)));
-  Tape<T>& tape = common_tape("linear", {W, A, b});
-  return make(tape, tape.record(Linear<T>::def, {W.index(), A.index(), b.index()}, w, slope, 0,
-                                static_cast<std::int64_t>(act)));
+    throw ShapeError(fmt::format("{}: leaky_relu slope must be >= 0, got {} (at {})", def.name, slope, format_site(w)));
+  Tape<T>& tape = common_tape(def.name, {W, A, b});
+  return make(tape, tape.record(def, {W.index(), A.index(), b.index()}, w, slope, 0, static_cast<std::int64_t>(act),
+                                rows));
+}
+
+template <class T>
+Var<T> linear(Var<T> W, Var<T> A, Var<T> b, Activation act, double slope, std::source_location w) {
+  return record_linear(Linear<T>::def, W, A, b, act, slope, false, w);
+}
+
+template <class T>
+Var<T> linear_rows(Var<T> W, Var<T> X, Var<T> b, Activation act, double slope, std::source_location w) {
+  return record_linear(Linear<T>::rows_def, W, X, b, act, slope, true, w);
 }
 
 #define AD_INSTANTIATE(T)                                                          \
   template Var<T> matmul(Var<T>, Var<T>, bool, bool, std::source_location);        \
   template Var<T> transpose(Var<T>, std::source_location);                         \
-  template Var<T> linear(Var<T>, Var<T>, Var<T>, Activation, double, std::source_location);
+  template Var<T> linear(Var<T>, Var<T>, Var<T>, Activation, double, std::source_location); \
+  template Var<T> linear_rows(Var<T>, Var<T>, Var<T>, Activation, double, std::source_location);
 AD_INSTANTIATE(float)
 AD_INSTANTIATE(double)
 

@@ -106,7 +106,9 @@ void check_same_shape(const Tape<T>& t, const Node<T>& n) {
 }
 
 // J = −(1/m) Σ Y ⊙ log softmax(Z) over classes (axis 0) and examples (columns).
-// saved[0] holds log softmax(Z), read by backward: dZ = (softmax − Y)/m, dY = −log softmax/m.
+// saved[0] holds log softmax(Z), read by backward: dZ = (softmax · Σ_k Y − Y)/m, which is the
+// familiar (softmax − Y)/m when each column of Y sums to 1 (one-hot or smoothed labels), and
+// dY = −log softmax/m. scratch holds the column sums Σ_k Y.
 template <class T>
 struct SoftmaxCrossEntropy {
   static void forward(Tape<T>& t, Node<T>& n) {
@@ -127,8 +129,22 @@ struct SoftmaxCrossEntropy {
     const T* lp = n.saved[0].data();
     const T* y = t.value(n.parents[1]).data();
     const T scale = n.grad(0, 0) / T(std::max<std::size_t>(n.saved[0].shape()[1], 1));
-    if (t.needs_grad(n.parents[0]))
-      write_grad(t.sink(n.parents[0]), [&](std::size_t i) { return (std::exp(lp[i]) - y[i]) * scale; });
+    if (t.needs_grad(n.parents[0])) {
+      const std::size_t K = n.saved[0].shape()[0], m = n.saved[0].shape()[1];
+      ensure_shape(n.scratch, {1, m});
+      T* total = n.scratch.data();
+      std::fill(total, total + m, T(0));
+      for (std::size_t k = 0; k < K; ++k)
+        for (std::size_t j = 0; j < m; ++j) total[j] += y[k * m + j];
+      GradSink<T> s = t.sink(n.parents[0]);
+      T* d = s.grad.data();
+      for (std::size_t k = 0; k < K; ++k)
+        for (std::size_t j = 0; j < m; ++j) {
+          const std::size_t i = k * m + j;
+          const T v = (std::exp(lp[i]) * total[j] - y[i]) * scale;
+          d[i] = s.first ? v : d[i] + v;
+        }
+    }
     if (t.needs_grad(n.parents[1]))
       write_grad(t.sink(n.parents[1]), [&](std::size_t i) { return -lp[i] * scale; });
   }

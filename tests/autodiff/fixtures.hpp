@@ -35,6 +35,15 @@ ad::Var<T> weighted_sum(ad::Var<T> out, std::mt19937& rng) {
   return ad::sum(ad::mul(out, weights));
 }
 
+// f applied to every element with scalar std:: functions: references that do not go through the
+// engine's SIMD code paths (and that GCC 12 compiles without its false AVX-512 warnings).
+template <class T, class F>
+ad::Tensor<T> map(const ad::Tensor<T>& x, F f) {
+  ad::Tensor<T> y = x;
+  for (T& v : y) v = f(v);
+  return y;
+}
+
 // Same shape and the same bits (replay must be exactly a fresh build, not merely close to it).
 template <class T>
 bool bit_identical(const ad::Tensor<T>& a, const ad::Tensor<T>& b) {

@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_SUITE(softmax_along_axes)
 
 // The textbook formula, fine for the small logits used here.
 Tensor<double> naive_softmax(const Tensor<double>& z, int axis) {
-  const Tensor<double> e = xt::exp(z);
+  const Tensor<double> e = fixtures::map(z, [](double v) { return std::exp(v); });
   return axis == 0 ? Tensor<double>(e / xt::view(xt::sum(e, {0}), xt::newaxis(), xt::all()))
                    : Tensor<double>(e / xt::view(xt::sum(e, {1}), xt::all(), xt::newaxis()));
 }
@@ -148,7 +148,7 @@ BOOST_AUTO_TEST_CASE(softmax_and_log_softmax_values_along_both_axes) {
   for (int axis : {0, 1}) {
     BOOST_TEST_CONTEXT("axis " << axis) {
       check_value(ad::softmax(x, axis).value(), naive_softmax(z, axis));
-      check_value(ad::log_softmax(x, axis).value(), xt::log(naive_softmax(z, axis)));
+      check_value(ad::log_softmax(x, axis).value(), fixtures::map(naive_softmax(z, axis), [](double v) { return std::log(v); }));
     }
   }
   check_value(ad::softmax(x).value(), naive_softmax(z, 0));  // over classes by default

@@ -45,17 +45,17 @@ BOOST_AUTO_TEST_SUITE(unary_functions)
 
 BOOST_AUTO_TEST_CASE(exp_matches_reference_and_finite_differences) {
   const auto x = signed_values(1);
-  check_unary(x, [](Var<double> a) { return ad::exp(a); }, xt::exp(x));
+  check_unary(x, [](Var<double> a) { return ad::exp(a); }, fixtures::map(x, [](double v) { return std::exp(v); }));
 }
 
 BOOST_AUTO_TEST_CASE(log_of_positive_values) {
   const auto x = positive(2);
-  check_unary(x, [](Var<double> a) { return ad::log(a); }, xt::log(x));
+  check_unary(x, [](Var<double> a) { return ad::log(a); }, fixtures::map(x, [](double v) { return std::log(v); }));
 }
 
 BOOST_AUTO_TEST_CASE(sqrt_of_positive_values) {
   const auto x = positive(3);
-  check_unary(x, [](Var<double> a) { return ad::sqrt(a); }, xt::sqrt(x));
+  check_unary(x, [](Var<double> a) { return ad::sqrt(a); }, fixtures::map(x, [](double v) { return std::sqrt(v); }));
 }
 
 BOOST_AUTO_TEST_CASE(square_of_signed_values) {
@@ -70,23 +70,23 @@ BOOST_AUTO_TEST_CASE(pow_with_integer_exponent_on_signed_values) {
 
 BOOST_AUTO_TEST_CASE(pow_with_fractional_and_negative_exponents) {
   const auto x = positive(6);
-  check_unary(x, [](Var<double> a) { return ad::pow(a, 0.5); }, xt::sqrt(x));
-  check_unary(x, [](Var<double> a) { return ad::pow(a, -1.5); }, xt::pow(x, -1.5));
+  check_unary(x, [](Var<double> a) { return ad::pow(a, 0.5); }, fixtures::map(x, [](double v) { return std::sqrt(v); }));
+  check_unary(x, [](Var<double> a) { return ad::pow(a, -1.5); }, fixtures::map(x, [](double v) { return std::pow(v, -1.5); }));
 }
 
 BOOST_AUTO_TEST_CASE(abs_away_from_zero) {
   const auto x = signed_values(7);
-  check_unary(x, [](Var<double> a) { return ad::abs(a); }, xt::abs(x));
+  check_unary(x, [](Var<double> a) { return ad::abs(a); }, fixtures::map(x, [](double v) { return std::abs(v); }));
 }
 
 BOOST_AUTO_TEST_CASE(tanh_of_signed_values) {
   const auto x = signed_values(8);
-  check_unary(x, [](Var<double> a) { return ad::tanh(a); }, xt::tanh(x));
+  check_unary(x, [](Var<double> a) { return ad::tanh(a); }, fixtures::map(x, [](double v) { return std::tanh(v); }));
 }
 
 BOOST_AUTO_TEST_CASE(sigmoid_of_signed_values) {
   const auto x = signed_values(9);
-  check_unary(x, [](Var<double> a) { return ad::sigmoid(a); }, Tensor<double>(1.0 / (1.0 + xt::exp(-x))));
+  check_unary(x, [](Var<double> a) { return ad::sigmoid(a); }, fixtures::map(x, [](double v) { return 1 / (1 + std::exp(-v)); }));
 }
 
 BOOST_AUTO_TEST_CASE(relu_away_from_zero) {

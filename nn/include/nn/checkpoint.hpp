@@ -1,0 +1,47 @@
+// Checkpoints: a model's parameters and buffers (batch-norm running statistics), optionally the
+// optimizer's state and the input normalization, in one file.
+//
+// Format: a NumPy .npz archive (a zip of stored .npy entries, written with xtensor's npy writer)
+// holding `manifest.json` (format name and version, scalar type, architecture, optimizer
+// configuration, list of entries) and one .npy per tensor: "W[1].npy", "running_mean[2].npy",
+// "optimizer/v/W[1].npy", "normalizer/mean.npy". One file, because one file can be replaced
+// atomically: it is written to a temporary file next to the target, flushed to disk and renamed
+// over it, so a crash leaves the old checkpoint or the new one, never half of one. numpy.load()
+// and unzip read it. zip's CRC-32 of every entry is the checksum: it is verified, and the whole
+// file decoded and matched against the model (names, shapes, scalar type), before anything in
+// memory is changed. A refused file throws CheckpointError and leaves model, optimizer and
+// normalizer as they were.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "nn/normalize.hpp"
+#include "nn/optimizer.hpp"
+#include "nn/sequential.hpp"
+
+namespace nn {
+
+inline constexpr int checkpoint_version = 1;
+
+template <class T>
+void save_checkpoint(const std::string& path, const Sequential<T>& model, const Optimizer<T>* optimizer = nullptr,
+                     const Normalizer<T>* normalizer = nullptr, const nlohmann::json& extra = {});
+
+// Loads into an existing model (built, or unbuilt and then built from the checkpoint's input
+// size); the optimizer's and normalizer's states are loaded when given (and must be present in
+// the file). Returns the `extra` JSON saved with it.
+template <class T>
+nlohmann::json load_checkpoint(const std::string& path, Sequential<T>& model, Optimizer<T>* optimizer = nullptr,
+                               Normalizer<T>* normalizer = nullptr);
+
+// A model rebuilt from the architecture stored in the checkpoint, with its values.
+template <class T>
+Sequential<T> load_model(const std::string& path, Normalizer<T>* normalizer = nullptr);
+
+// The manifest alone (after the same integrity checks), e.g. to build a matching optimizer with
+// make_optimizer(manifest["optimizer"]).
+nlohmann::json read_checkpoint_manifest(const std::string& path);
+
+}  // namespace nn

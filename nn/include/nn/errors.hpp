@@ -1,0 +1,24 @@
+// Exceptions thrown by nn. They derive from ad::Error so that one catch handles the whole stack;
+// every message names the layer, parameter, shape or file involved.
+#pragma once
+
+#include <autodiff/errors.hpp>
+
+namespace nn {
+
+// A model or hyperparameter that cannot work (e.g. Dense with an activation before BatchNorm).
+struct ConfigError : ad::Error {
+  using ad::Error::Error;
+};
+
+// Data that cannot be read or does not fit (IDX, CSV, shapes of a data set).
+struct DataError : ad::Error {
+  using ad::Error::Error;
+};
+
+// A checkpoint that cannot be written, or is truncated, corrupted or does not fit the model.
+struct CheckpointError : ad::Error {
+  using ad::Error::Error;
+};
+
+}  // namespace nn

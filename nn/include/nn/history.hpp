@@ -1,0 +1,29 @@
+// Per-epoch metrics of a training run, writable as CSV.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace nn {
+
+struct EpochRecord {
+  std::size_t epoch = 0;        // from 1
+  double learning_rate = 0;
+  double cost = 0;              // mean training cost J over the epoch's mini-batches (with the L2 term)
+  double train_accuracy = 0;    // of the mini-batches as trained (dropout on), or a full evaluation pass
+  double dev_cost = 0;          // NaN without a dev set
+  double dev_accuracy = 0;      // NaN without a dev set
+  double seconds = 0;           // wall time of the epoch's training steps
+  double examples_per_second = 0;
+};
+
+struct History {
+  std::vector<EpochRecord> epochs;
+  bool stopped_early = false;
+  std::size_t best_epoch = 0;   // the epoch early stopping kept (0: not used)
+
+  std::string csv() const;
+  void write_csv(const std::string& path) const;  // throws DataError when the file cannot be written
+};
+
+}  // namespace nn

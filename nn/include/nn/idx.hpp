@@ -1,0 +1,37 @@
+// The IDX format of MNIST and Fashion-MNIST (gzip-compressed or not, read through zlib).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nn/dataset.hpp"
+
+namespace nn {
+
+// An unsigned-byte IDX array: its dimensions and its data, row-major.
+struct IdxArray {
+  std::vector<std::size_t> dims;
+  std::vector<std::uint8_t> data;
+};
+
+// Reads an IDX file of unsigned bytes (type 0x08), .gz or plain. max_items > 0 reads only the
+// first items along dimension 0. Throws DataError naming the file: missing, not IDX, another
+// element type, truncated, corrupt gzip stream.
+IdxArray read_idx(const std::string& path, std::size_t max_items = 0);
+
+// Images and labels as a data set: x (m, rows·cols) with pixels scaled by `scale` (1/255 maps
+// them to [0, 1]), y one-hot (m, classes).
+template <class T>
+Dataset<T> load_idx(const std::string& images_path, const std::string& labels_path, std::size_t classes = 10,
+                    std::size_t max_items = 0, double scale = 1.0 / 255.0);
+
+// Fashion-MNIST from a directory holding Debian's dataset-fashion-mnist files; part is "train"
+// (60000 examples) or "test" (10000).
+inline const char* fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";
+template <class T>
+Dataset<T> load_fashion_mnist(const std::string& part, const std::string& dir = fashion_mnist_dir,
+                              std::size_t max_items = 0);
+const std::vector<std::string>& fashion_mnist_classes();
+
+}  // namespace nn

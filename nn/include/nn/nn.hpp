@@ -1,0 +1,21 @@
+// The nn library's public interface: include this one header.
+#pragma once
+
+#include "nn/checkpoint.hpp"
+#include "nn/csv.hpp"
+#include "nn/dataset.hpp"
+#include "nn/errors.hpp"
+#include "nn/history.hpp"
+#include "nn/idx.hpp"
+#include "nn/init.hpp"
+#include "nn/layer.hpp"
+#include "nn/layers.hpp"
+#include "nn/loss.hpp"
+#include "nn/metrics.hpp"
+#include "nn/normalize.hpp"
+#include "nn/ops.hpp"
+#include "nn/optimizer.hpp"
+#include "nn/predict.hpp"
+#include "nn/schedule.hpp"
+#include "nn/sequential.hpp"
+#include "nn/trainer.hpp"

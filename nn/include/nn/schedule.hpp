@@ -1,0 +1,30 @@
+// Learning-rate decay by epoch (the course's schedules).
+#pragma once
+
+#include <cstddef>
+
+#include <nlohmann/json.hpp>
+
+namespace nn {
+
+struct Schedule {
+  enum class Kind { constant, inverse_time, exponential, step };
+  Kind kind = Kind::constant;
+  double rate = 0;           // inverse_time: decay rate; exponential: base (e.g. 0.95); step: factor
+  std::size_t interval = 1;  // inverse_time and step: epochs per decay step
+
+  static Schedule constant() { return {}; }
+  // α = α0 / (1 + rate · ⌊epoch / interval⌋)   (interval 1: the course's 1/(1 + decay_rate · epoch))
+  static Schedule inverse_time(double rate, std::size_t interval = 1) { return {Kind::inverse_time, rate, interval}; }
+  // α = α0 · base^epoch
+  static Schedule exponential(double base) { return {Kind::exponential, base, 1}; }
+  // α = α0 · factor^⌊epoch / interval⌋
+  static Schedule step(std::size_t interval, double factor) { return {Kind::step, factor, interval}; }
+
+  // The learning rate for epoch `epoch` (counted from 0) from the initial α0.
+  double at(double alpha0, std::size_t epoch) const;
+  nlohmann::json to_json() const;
+  static Schedule from_json(const nlohmann::json& j);
+};
+
+}  // namespace nn

@@ -1,0 +1,212 @@
+#include "nn/optimizer.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "nn/errors.hpp"
+
+namespace nn {
+
+template <class T>
+Optimizer<T>::Optimizer(double learning_rate, Schedule schedule)
+    : alpha0_(learning_rate), alpha_(learning_rate), schedule_(schedule) {
+  if (!(learning_rate > 0)) throw ConfigError(fmt::format("optimizer: learning rate must be > 0, got {}", learning_rate));
+}
+
+template <class T>
+void Optimizer<T>::set_learning_rate(double alpha0) {
+  if (!(alpha0 > 0)) throw ConfigError(fmt::format("optimizer: learning rate must be > 0, got {}", alpha0));
+  alpha0_ = alpha0;
+  alpha_ = schedule_.at(alpha0_, epoch_);
+}
+
+template <class T>
+void Optimizer<T>::set_epoch(std::size_t epoch) {
+  epoch_ = epoch;
+  alpha_ = schedule_.at(alpha0_, epoch);
+}
+
+template <class T>
+void Optimizer<T>::bind(const std::vector<ad::Parameter<T>*>& params) {
+  bool same = params == bound_;
+  for (std::size_t k = 0; same && k < params.size(); ++k) same = params[k]->name == bound_names_[k];
+  if (same) return;
+  const auto names = slots();
+  slot_count_ = names.size();
+  std::vector<ad::Tensor<T>*> found;
+  for (auto* p : params)
+    for (const auto& slot : names) {
+      const std::string key = slot + "/" + p->name;
+      auto [it, fresh] = state_.try_emplace(key);
+      if (fresh) it->second = xt::zeros<T>(p->value.shape());
+      else if (ad::shape_of(it->second) != ad::shape_of(p->value))
+        throw ConfigError(fmt::format("{}: state '{}' is {} but parameter {} is {}", name(), key,
+                                      ad::to_string(ad::shape_of(it->second)), p->name,
+                                      ad::to_string(ad::shape_of(p->value))));
+      found.push_back(&it->second);
+    }
+  bound_ = params;
+  bound_names_.clear();
+  for (auto* p : params) bound_names_.push_back(p->name);
+  bound_slots_ = std::move(found);
+}
+
+template <class T>
+void Optimizer<T>::step(const std::vector<ad::Parameter<T>*>& params) {
+  bind(params);
+  ++t_;
+  const std::size_t per = slot_count_;  // not slots().size(): that builds a vector every step
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    auto& p = *params[k];
+    if (!p.trainable) continue;
+    if (ad::shape_of(p.grad) != ad::shape_of(p.value))
+      throw ConfigError(fmt::format("{}: gradient of {} is {} but its value is {} (no backward yet?)", name(), p.name,
+                                    ad::to_string(ad::shape_of(p.grad)), ad::to_string(ad::shape_of(p.value))));
+    update(p, per ? &bound_slots_[k * per] : nullptr, T(alpha_));
+  }
+}
+
+template <class T>
+nlohmann::json Optimizer<T>::config() const {
+  return {{"name", name()}, {"learning_rate", alpha0_}, {"schedule", schedule_.to_json()}, {"t", t_},
+          {"epoch", epoch_}};
+}
+
+template <class T>
+void Optimizer<T>::restore(std::map<std::string, ad::Tensor<T>> state, std::size_t steps, std::size_t epoch) {
+  state_ = std::move(state);
+  bound_.clear();
+  bound_names_.clear();
+  bound_slots_.clear();
+  t_ = steps;
+  set_epoch(epoch);
+}
+
+template <class T>
+void Optimizer<T>::reset() {
+  restore({}, 0, 0);
+}
+
+template <class T>
+void GradientDescent<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const*, T alpha) {
+  T* w = p.value.data();
+  const T* g = p.grad.data();
+  for (std::size_t i = 0, n = p.value.size(); i < n; ++i) w[i] -= alpha * g[i];
+}
+
+template <class T>
+Momentum<T>::Momentum(double learning_rate, double beta, Schedule schedule)
+    : Optimizer<T>(learning_rate, schedule), beta_(beta) {
+  if (!(beta >= 0 && beta < 1)) throw ConfigError(fmt::format("momentum: beta must be in [0, 1), got {}", beta));
+}
+
+template <class T>
+void Momentum<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) {
+  T* w = p.value.data();
+  const T* g = p.grad.data();
+  T* v = s[0]->data();
+  const T b = T(beta_), c = T(1 - beta_);
+  for (std::size_t i = 0, n = p.value.size(); i < n; ++i) {
+    v[i] = b * v[i] + c * g[i];
+    w[i] -= alpha * v[i];
+  }
+}
+
+template <class T>
+nlohmann::json Momentum<T>::config() const {
+  auto j = Optimizer<T>::config();
+  j["beta"] = beta_;
+  return j;
+}
+
+template <class T>
+RMSProp<T>::RMSProp(double learning_rate, double beta2, double epsilon, Schedule schedule)
+    : Optimizer<T>(learning_rate, schedule), beta2_(beta2), epsilon_(epsilon) {
+  if (!(beta2 >= 0 && beta2 < 1)) throw ConfigError(fmt::format("rmsprop: beta2 must be in [0, 1), got {}", beta2));
+}
+
+template <class T>
+void RMSProp<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) {
+  T* w = p.value.data();
+  const T* g = p.grad.data();
+  T* sq = s[0]->data();
+  const T b = T(beta2_), c = T(1 - beta2_), eps = T(epsilon_);
+  for (std::size_t i = 0, n = p.value.size(); i < n; ++i) {
+    sq[i] = b * sq[i] + c * g[i] * g[i];
+    w[i] -= alpha * g[i] / (std::sqrt(sq[i]) + eps);
+  }
+}
+
+template <class T>
+nlohmann::json RMSProp<T>::config() const {
+  auto j = Optimizer<T>::config();
+  j["beta2"] = beta2_;
+  j["epsilon"] = epsilon_;
+  return j;
+}
+
+template <class T>
+Adam<T>::Adam(double learning_rate, double beta1, double beta2, double epsilon, Schedule schedule)
+    : Optimizer<T>(learning_rate, schedule), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
+  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+    throw ConfigError(fmt::format("adam: beta1 and beta2 must be in [0, 1), got {} and {}", beta1, beta2));
+}
+
+template <class T>
+void Adam<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) {
+  T* w = p.value.data();
+  const T* g = p.grad.data();
+  T* v = s[0]->data();
+  T* sq = s[1]->data();
+  const double t = double(this->t());
+  // Bias correction: the moments start at zero and are too small in the first steps.
+  const T c1 = T(1 / (1 - std::pow(beta1_, t))), c2 = T(1 / (1 - std::pow(beta2_, t)));
+  const T b1 = T(beta1_), b2 = T(beta2_), eps = T(epsilon_);
+  for (std::size_t i = 0, n = p.value.size(); i < n; ++i) {
+    v[i] = b1 * v[i] + (T(1) - b1) * g[i];
+    sq[i] = b2 * sq[i] + (T(1) - b2) * g[i] * g[i];
+    w[i] -= alpha * (v[i] * c1) / (std::sqrt(sq[i] * c2) + eps);
+  }
+}
+
+template <class T>
+nlohmann::json Adam<T>::config() const {
+  auto j = Optimizer<T>::config();
+  j["beta1"] = beta1_;
+  j["beta2"] = beta2_;
+  j["epsilon"] = epsilon_;
+  return j;
+}
+
+template <class T>
+std::unique_ptr<Optimizer<T>> make_optimizer(const nlohmann::json& c) {
+  try {
+    const std::string n = c.at("name");
+    const double lr = c.at("learning_rate");
+    const Schedule s = Schedule::from_json(c.at("schedule"));
+    std::unique_ptr<Optimizer<T>> o;
+    if (n == "gradient_descent") o = std::make_unique<GradientDescent<T>>(lr, s);
+    else if (n == "momentum") o = std::make_unique<Momentum<T>>(lr, c.at("beta").get<double>(), s);
+    else if (n == "rmsprop") o = std::make_unique<RMSProp<T>>(lr, c.at("beta2").get<double>(), c.at("epsilon").get<double>(), s);
+    else if (n == "adam")
+      o = std::make_unique<Adam<T>>(lr, c.at("beta1").get<double>(), c.at("beta2").get<double>(),
+                                    c.at("epsilon").get<double>(), s);
+    else throw ConfigError("make_optimizer: unknown optimizer '" + n + "'");
+    return o;
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(fmt::format("make_optimizer: malformed configuration: {}", e.what()));
+  }
+}
+
+#define NN_INSTANTIATE(T)                                                        \
+  template class Optimizer<T>;                                                   \
+  template class GradientDescent<T>;                                             \
+  template class Momentum<T>;                                                    \
+  template class RMSProp<T>;                                                     \
+  template class Adam<T>;                                                        \
+  template std::unique_ptr<Optimizer<T>> make_optimizer<T>(const nlohmann::json&);
+NN_INSTANTIATE(float)
+NN_INSTANTIATE(double)
+
+}  // namespace nn

@@ -64,11 +64,16 @@ struct Reduce {
   static constexpr OpDef<T> mean_def{"mean", forward, backward};
 };
 
+// An axis given by the user: 0 or 1 only (-1 is the internal "whole matrix" and must not pass).
+std::int64_t checked_axis(const char* op, int axis, std::source_location w) {
+  if (axis != 0 && axis != 1)
+    throw ShapeError(fmt::format("{}: axis must be 0 or 1, got {} (at {})", op, axis, format_site(w)));
+  return axis;
+}
+
 template <class T>
 Var<T> reduce(const OpDef<T>& def, Var<T> a, std::int64_t axis, bool keepdims, bool is_mean,
               std::source_location w) {
-  if (axis != whole && axis != 0 && axis != 1)
-    throw ShapeError(fmt::format("{}: axis must be 0 or 1, got {} (at {})", def.name, axis, format_site(w)));
   Tape<T>& tape = common_tape(def.name, {a});
   return make(tape, tape.record(def, {a.index()}, w, 0, 0, axis, keepdims, is_mean));
 }
@@ -81,7 +86,7 @@ Var<T> sum(Var<T> a, std::source_location w) {
 }
 template <class T>
 Var<T> sum(Var<T> a, int axis, bool keepdims, std::source_location w) {
-  return reduce(Reduce<T>::sum_def, a, axis, keepdims, false, w);
+  return reduce(Reduce<T>::sum_def, a, checked_axis("sum", axis, w), keepdims, false, w);
 }
 template <class T>
 Var<T> mean(Var<T> a, std::source_location w) {
@@ -89,7 +94,7 @@ Var<T> mean(Var<T> a, std::source_location w) {
 }
 template <class T>
 Var<T> mean(Var<T> a, int axis, bool keepdims, std::source_location w) {
-  return reduce(Reduce<T>::mean_def, a, axis, keepdims, true, w);
+  return reduce(Reduce<T>::mean_def, a, checked_axis("mean", axis, w), keepdims, true, w);
 }
 
 #define AD_INSTANTIATE(T)                                          \

@@ -111,7 +111,10 @@ Var<T> Tape<T>::parameter(Parameter<T>& p, std::source_location where) {
                                   format_site(where)));
   auto index = push_leaf(NodeKind::parameter, p.name, where);
   nodes_[index].param = &p;
-  nodes_[index].needs_grad = p.trainable && grad_mode;
+  // Not `&& grad_mode`: the leaf is shared by every later use, and a parameter first entered under
+  // NoGrad (an evaluation) must still train when used with grad on. Operations recorded under
+  // NoGrad need no gradient anyway (record() ignores their parents then).
+  nodes_[index].needs_grad = p.trainable;
   params_.push_back(&p);
   param_nodes_.push_back(index);
   return Var<T>(this, index);

@@ -60,7 +60,16 @@ Tape<T>::~Tape() {
     std::lock_guard lock(live_mutex);
     live_tapes().erase(serial_);
   }
-  if (current_tape<T> == this) current_tape<T> = previous_;
+  if (current_tape<T> == this) {
+    current_tape<T> = previous_;
+  } else {
+    // Released out of order: unlink it from the chain, or a later current() would return it.
+    for (Tape* t = current_tape<T>; t; t = t->previous_)
+      if (t->previous_ == this) {
+        t->previous_ = previous_;
+        break;
+      }
+  }
 }
 
 template <class T>

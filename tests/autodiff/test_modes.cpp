@@ -5,6 +5,7 @@
 #define BOOST_TEST_MODULE autodiff modes
 #include <boost/test/unit_test.hpp>
 
+#include <memory>
 #include <thread>
 
 #include "fixtures.hpp"
@@ -255,6 +256,15 @@ BOOST_AUTO_TEST_CASE(current_is_the_innermost_live_tape) {
     BOOST_TEST(ad::Tape<float>::current() == nullptr);  // one current tape per scalar type
   }
   BOOST_TEST(ad::Tape<double>::current() == &outer);
+}
+
+BOOST_AUTO_TEST_CASE(current_stays_valid_when_tapes_are_released_out_of_order) {
+  auto first = std::make_unique<ad::Tape<double>>();
+  auto second = std::make_unique<ad::Tape<double>>();
+  first.reset();  // not the innermost one
+  BOOST_TEST(ad::Tape<double>::current() == second.get());
+  second.reset();
+  BOOST_TEST(ad::Tape<double>::current() == nullptr);  // not the released first tape
 }
 
 BOOST_AUTO_TEST_SUITE_END()

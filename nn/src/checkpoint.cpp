@@ -233,6 +233,7 @@ nlohmann::json load_into(const std::string& path, Sequential<T>& model, Optimize
       const std::string k = key;
       opt_state[k.substr(std::string("optimizer/").size())] = decode<T>(a, k, nullptr, path);
     }
+    make_optimizer<T>(cfg)->configure(cfg);  // a well-formed configuration, or refused here
     opt_t = cfg.at("t");
     opt_epoch = cfg.at("epoch");
   }
@@ -253,7 +254,10 @@ nlohmann::json load_into(const std::string& path, Sequential<T>& model, Optimize
   }
   for (std::size_t k = 0; k < params.size(); ++k) params[k]->value = std::move(values[k]);
   for (std::size_t k = 0; k < buffers.size(); ++k) *buffers[k].value = std::move(buffer_values[k]);
-  if (optimizer) optimizer->restore(std::move(opt_state), opt_t, opt_epoch);
+  if (optimizer) {
+    optimizer->configure(man.at("optimizer"));  // validated above: same optimizer, well-formed
+    optimizer->restore(std::move(opt_state), opt_t, opt_epoch);
+  }
   if (normalizer) *normalizer = std::move(norm);
   return man.value("extra", nlohmann::json());
 }

@@ -74,6 +74,19 @@ nlohmann::json Optimizer<T>::config() const {
 }
 
 template <class T>
+void Optimizer<T>::configure(const nlohmann::json& c) {
+  try {
+    if (c.at("name") != name())
+      throw ConfigError(fmt::format("{}: cannot take the configuration of {}", name(), c.at("name").dump()));
+    schedule_ = Schedule::from_json(c.at("schedule"));
+    set_learning_rate(c.at("learning_rate").get<double>());
+    read_config(c);
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(fmt::format("{}: malformed configuration: {}", name(), e.what()));
+  }
+}
+
+template <class T>
 void Optimizer<T>::restore(std::map<std::string, ad::Tensor<T>> state, std::size_t steps, std::size_t epoch) {
   state_ = std::move(state);
   bound_.clear();
@@ -121,6 +134,11 @@ nlohmann::json Momentum<T>::config() const {
 }
 
 template <class T>
+void Momentum<T>::read_config(const nlohmann::json& c) {
+  beta_ = c.at("beta").get<double>();
+}
+
+template <class T>
 RMSProp<T>::RMSProp(double learning_rate, double beta2, double epsilon, Schedule schedule)
     : Optimizer<T>(learning_rate, schedule), beta2_(beta2), epsilon_(epsilon) {
   if (!(beta2 >= 0 && beta2 < 1)) throw ConfigError(fmt::format("rmsprop: beta2 must be in [0, 1), got {}", beta2));
@@ -144,6 +162,12 @@ nlohmann::json RMSProp<T>::config() const {
   j["beta2"] = beta2_;
   j["epsilon"] = epsilon_;
   return j;
+}
+
+template <class T>
+void RMSProp<T>::read_config(const nlohmann::json& c) {
+  beta2_ = c.at("beta2").get<double>();
+  epsilon_ = c.at("epsilon").get<double>();
 }
 
 template <class T>
@@ -177,6 +201,13 @@ nlohmann::json Adam<T>::config() const {
   j["beta2"] = beta2_;
   j["epsilon"] = epsilon_;
   return j;
+}
+
+template <class T>
+void Adam<T>::read_config(const nlohmann::json& c) {
+  beta1_ = c.at("beta1").get<double>();
+  beta2_ = c.at("beta2").get<double>();
+  epsilon_ = c.at("epsilon").get<double>();
 }
 
 template <class T>

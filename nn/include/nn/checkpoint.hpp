@@ -30,8 +30,8 @@ void save_checkpoint(const std::string& path, const Sequential<T>& model, const 
                      const Normalizer<T>* normalizer = nullptr, const nlohmann::json& extra = {});
 
 // Loads into an existing model (built, or unbuilt and then built from the checkpoint's input
-// size); the optimizer's and normalizer's states are loaded when given (and must be present in
-// the file). Returns the `extra` JSON saved with it.
+// size); the optimizer (hyperparameters, moments, step count and epoch) and the normalizer are
+// loaded when given, and must then be present in the file. Returns the `extra` JSON saved with it.
 template <class T>
 nlohmann::json load_checkpoint(const std::string& path, Sequential<T>& model, Optimizer<T>* optimizer = nullptr,
                                Normalizer<T>* normalizer = nullptr);

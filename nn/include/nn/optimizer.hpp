@@ -38,6 +38,9 @@ class Optimizer {
   // configuration (hyperparameters, t, epoch). For checkpoints.
   const std::map<std::string, ad::Tensor<T>>& state() const { return state_; }
   virtual nlohmann::json config() const;
+  // Sets the hyperparameters (learning rate, schedule, β's, ε) from a config() of the same
+  // optimizer; throws ConfigError for another optimizer's. Loading a checkpoint does this.
+  void configure(const nlohmann::json& config);
   // Replaces the state (a loaded checkpoint). Checks nothing about parameters: a slot is matched
   // by name on the next step, and a missing one starts at zero.
   void restore(std::map<std::string, ad::Tensor<T>> state, std::size_t steps, std::size_t epoch);
@@ -46,6 +49,8 @@ class Optimizer {
  protected:
   // The slot names this optimizer keeps per parameter ("v", or "m" and "v").
   virtual std::vector<std::string> slots() const = 0;
+  // Reads the subclass's own hyperparameters from a config() (configure() did the common ones).
+  virtual void read_config(const nlohmann::json&) {}
   // Updates one parameter; `s` holds its slots in the order of slots().
   virtual void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) = 0;
 
@@ -89,6 +94,7 @@ class Momentum : public Optimizer<T> {
   nlohmann::json config() const override;
 
  protected:
+  void read_config(const nlohmann::json& config) override;
   std::vector<std::string> slots() const override { return {"v"}; }
   void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) override;
 
@@ -105,6 +111,7 @@ class RMSProp : public Optimizer<T> {
   nlohmann::json config() const override;
 
  protected:
+  void read_config(const nlohmann::json& config) override;
   std::vector<std::string> slots() const override { return {"s"}; }
   void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) override;
 
@@ -123,6 +130,7 @@ class Adam : public Optimizer<T> {
   nlohmann::json config() const override;
 
  protected:
+  void read_config(const nlohmann::json& config) override;
   std::vector<std::string> slots() const override { return {"v", "s"}; }
   void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) override;
 

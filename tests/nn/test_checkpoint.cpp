@@ -1,0 +1,244 @@
+// Checkpoints: a bit-exact round trip of parameters, batch-norm statistics, Adam's state and the
+// normalization; training resumes exactly; truncated, corrupted and mismatched files are refused
+// with a clear error and leave the model, optimizer and normalizer unchanged; writes are atomic.
+#define BOOST_TEST_MODULE nn checkpoint
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "helpers.hpp"
+
+namespace tt = boost::test_tools;
+
+namespace {
+
+nn::Sequential<float> make_model(std::uint64_t seed, std::size_t hidden = 6) {
+  nn::Sequential<float> m;
+  m.dense(hidden).batch_norm().activation(nn::Activation::relu).dense(3);
+  m.build(4, seed);
+  return m;
+}
+
+bool same_bits(const ad::Tensor<float>& a, const ad::Tensor<float>& b) {
+  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// Everything a load may change, to show a refused load changed nothing.
+struct Snapshot {
+  std::vector<ad::Tensor<float>> tensors;
+  std::size_t steps;
+  Snapshot(const nn::Sequential<float>& m, const nn::Optimizer<float>& o, const nn::Normalizer<float>& n) {
+    for (auto* p : m.parameters()) tensors.push_back(p->value);
+    for (auto& b : m.buffers()) tensors.push_back(*b.value);
+    for (auto& [k, v] : o.state()) tensors.push_back(v);
+    tensors.push_back(n.mean);
+    tensors.push_back(n.stddev);
+    steps = o.steps();
+  }
+  bool operator==(const Snapshot& s) const {
+    if (tensors.size() != s.tensors.size() || steps != s.steps) return false;
+    for (std::size_t k = 0; k < tensors.size(); ++k)
+      if (!same_bits(tensors[k], s.tensors[k])) return false;
+    return true;
+  }
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+void spit(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+
+struct Trained {
+  nn::Dataset<float> data = helpers::blobs<float>(30, 3, 4);
+  nn::Sequential<float> model = make_model(1);
+  nn::Adam<float> adam{0.01, 0.9, 0.999, 1e-8, nn::Schedule::inverse_time(0.5)};
+  nn::Normalizer<float> norm;
+  Trained() {
+    norm.fit(data);
+    norm.apply(data);
+    nn::TrainOptions o;
+    o.epochs = 3;
+    o.batch_size = 16;
+    o.progress = nn::Progress::none;
+    nn::Trainer<float> t(model, nn::Loss::softmax_cross_entropy, adam, o);
+    t.fit(data);
+  }
+};
+
+template <class F>
+std::string refusal(F f) {
+  try {
+    f();
+  } catch (const nn::CheckpointError& e) {
+    return e.what();
+  }
+  return "(not refused)";
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(round_trip_is_bit_exact) {
+  helpers::ScratchDir dir("nn-ckpt");
+  Trained t;
+  const std::string path = dir.file("model.npz");
+  nn::save_checkpoint(path, t.model, &t.adam, &t.norm, {{"note", "hello"}});
+  BOOST_TEST(slurp(path).substr(0, 4) == std::string("PK\x03\x04"));  // a zip: numpy.load reads it
+
+  auto model = make_model(99);
+  nn::Adam<float> adam(0.5);
+  nn::Normalizer<float> norm;
+  const auto extra = nn::load_checkpoint(path, model, &adam, &norm);
+  BOOST_TEST(extra.at("note") == "hello");
+  const auto a = t.model.parameters(), b = model.parameters();
+  for (std::size_t k = 0; k < a.size(); ++k) BOOST_TEST(same_bits(a[k]->value, b[k]->value), a[k]->name);
+  const auto ab = t.model.buffers(), bb = model.buffers();
+  BOOST_TEST(ab.size() == 2u);
+  for (std::size_t k = 0; k < ab.size(); ++k) BOOST_TEST(same_bits(*ab[k].value, *bb[k].value), ab[k].name);
+  BOOST_TEST(adam.state().size() == t.adam.state().size());
+  for (const auto& [key, value] : t.adam.state()) BOOST_TEST(same_bits(value, adam.state().at(key)), key);
+  BOOST_TEST(adam.steps() == t.adam.steps());
+  BOOST_TEST(adam.learning_rate() == t.adam.learning_rate());  // its epoch, hence its decayed rate
+  BOOST_TEST(same_bits(norm.mean, t.norm.mean));
+  BOOST_TEST(same_bits(norm.stddev, t.norm.stddev));
+
+  const auto man = nn::read_checkpoint_manifest(path);
+  BOOST_TEST(man.at("version") == nn::checkpoint_version);
+  BOOST_TEST(man.at("dtype") == "float32");
+
+  // The model rebuilt from the file alone predicts exactly the same.
+  auto rebuilt = nn::load_model<float>(path);
+  nn::Predictor<float> p1(t.model, nn::Loss::softmax_cross_entropy), p2(rebuilt, nn::Loss::softmax_cross_entropy);
+  BOOST_TEST(same_bits(p1.probabilities(t.data.x), p2.probabilities(t.data.x)));
+}
+
+BOOST_AUTO_TEST_CASE(training_resumes_exactly) {
+  helpers::ScratchDir dir("nn-ckpt-resume");
+  Trained t;
+  nn::save_checkpoint(dir.file("m.npz"), t.model, &t.adam, &t.norm);
+  auto model = make_model(7);
+  nn::Adam<float> adam(0.01, 0.9, 0.999, 1e-8, nn::Schedule::inverse_time(0.5));
+  nn::load_checkpoint<float>(dir.file("m.npz"), model, &adam, nullptr);
+  nn::TrainOptions o;
+  o.progress = nn::Progress::none;
+  nn::Trainer<float> a(t.model, nn::Loss::softmax_cross_entropy, t.adam, o), b(model, nn::Loss::softmax_cross_entropy, adam, o);
+  const std::vector<std::size_t> batch{5, 17, 33, 2, 80, 61};
+  for (int i = 0; i < 3; ++i) BOOST_TEST(a.step(t.data, batch) == b.step(t.data, batch));
+  const auto pa = t.model.parameters(), pb = model.parameters();
+  for (std::size_t k = 0; k < pa.size(); ++k) BOOST_TEST(same_bits(pa[k]->value, pb[k]->value), pa[k]->name);
+}
+
+BOOST_AUTO_TEST_CASE(corrupt_and_truncated_files_are_refused_and_change_nothing) {
+  helpers::ScratchDir dir("nn-ckpt-bad");
+  Trained t;
+  const std::string path = dir.file("good.npz");
+  nn::save_checkpoint(path, t.model, &t.adam, &t.norm);
+  const std::string good = slurp(path);
+
+  auto model = make_model(3);
+  nn::Adam<float> adam(0.01);
+  nn::Normalizer<float> norm;
+  norm.fit(t.data);
+  const Snapshot before(model, adam, norm);
+  auto attempt = [&](const std::string& bytes) {
+    spit(dir.file("bad.npz"), bytes);
+    return refusal([&] { nn::load_checkpoint(dir.file("bad.npz"), model, &adam, &norm); });
+  };
+
+  // One flipped bit inside W[1]'s data: the CRC catches it.
+  std::string flipped = good;
+  const auto at = flipped.find("W[1].npy");
+  flipped[at + 8 + 100] ^= 0x10;  // past the .npy header, inside the 96 bytes of data
+  auto e = attempt(flipped);
+  BOOST_TEST(contains(e, "checksum mismatch in entry W[1].npy"), e);
+  BOOST_TEST(contains(e, "the model was not changed"), e);
+  BOOST_TEST((Snapshot(model, adam, norm) == before));
+
+  for (std::size_t keep : {good.size() - 1, good.size() - 30, good.size() / 2, std::size_t(100), std::size_t(3)}) {
+    e = attempt(good.substr(0, keep));
+    BOOST_TEST(contains(e, "truncated"), keep << " bytes: " << e);
+    BOOST_TEST((Snapshot(model, adam, norm) == before));
+  }
+  e = attempt("");
+  BOOST_TEST(contains(e, "truncated"), e);
+  e = refusal([&] { nn::load_checkpoint(dir.file("missing.npz"), model); });
+  BOOST_TEST(contains(e, "cannot open"), e);
+  BOOST_TEST((Snapshot(model, adam, norm) == before));
+}
+
+BOOST_AUTO_TEST_CASE(mismatches_are_refused_and_change_nothing) {
+  helpers::ScratchDir dir("nn-ckpt-mismatch");
+  Trained t;
+  const std::string path = dir.file("m.npz");
+  nn::save_checkpoint(path, t.model, &t.adam, &t.norm);
+
+  auto wider = make_model(3, 7);
+  nn::Adam<float> adam(0.01);
+  nn::Normalizer<float> norm;
+  norm.fit(t.data);
+  const Snapshot before(wider, adam, norm);
+  auto e = refusal([&] { nn::load_checkpoint(path, wider, &adam, &norm); });
+  BOOST_TEST(contains(e, "W[1] is (6, 4) in the file but (7, 4) in the model"), e);
+  BOOST_TEST((Snapshot(wider, adam, norm) == before));
+
+  nn::Sequential<float> other;
+  other.dense(6, nn::Activation::relu).dense(3);
+  other.build(4);
+  e = refusal([&] { nn::load_checkpoint(path, other); });
+  BOOST_TEST(contains(e, "its parameters are [W[1], gamma[1], beta[1], W[2], b[2]] but the model's are [W[1], b[1], W[2], b[2]]"), e);
+
+  auto same = make_model(3);
+  nn::Momentum<float> momentum(0.1);
+  e = refusal([&] { nn::load_checkpoint(path, same, &momentum); });
+  BOOST_TEST(contains(e, "its optimizer is adam but the one given is momentum"), e);
+
+  nn::Sequential<double> dbl;
+  dbl.dense(6).batch_norm().activation(nn::Activation::relu).dense(3);
+  e = refusal([&] { nn::load_checkpoint(path, dbl); });
+  BOOST_TEST(contains(e, "stores float32 values but the model is float64"), e);
+  BOOST_TEST(!dbl.built());  // an unbuilt model stays unbuilt when refused
+
+  nn::save_checkpoint(dir.file("bare.npz"), t.model);
+  e = refusal([&] { nn::load_checkpoint(dir.file("bare.npz"), same, &adam); });
+  BOOST_TEST(contains(e, "no optimizer state"), e);
+  e = refusal([&] { nn::load_checkpoint<float>(dir.file("bare.npz"), same, nullptr, &norm); });
+  BOOST_TEST(contains(e, "no normalization statistics"), e);
+}
+
+BOOST_AUTO_TEST_CASE(an_unbuilt_model_is_built_by_loading) {
+  helpers::ScratchDir dir("nn-ckpt-unbuilt");
+  Trained t;
+  nn::save_checkpoint(dir.file("m.npz"), t.model);
+  nn::Sequential<float> m;
+  m.dense(6).batch_norm().activation(nn::Activation::relu).dense(3);
+  nn::load_checkpoint(dir.file("m.npz"), m);
+  BOOST_TEST(m.built());
+  BOOST_TEST(same_bits(m.parameter("W[2]").value, t.model.parameter("W[2]").value));
+}
+
+BOOST_AUTO_TEST_CASE(writes_are_atomic) {
+  helpers::ScratchDir dir("nn-ckpt-atomic");
+  Trained t;
+  const std::string path = dir.file("m.npz");
+  nn::save_checkpoint(path, t.model);
+  nn::save_checkpoint(path, t.model, &t.adam);  // replaces the old file
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path)) {
+    ++files;
+    BOOST_TEST(entry.path().filename() == "m.npz");  // no temporary left behind
+  }
+  BOOST_TEST(files == 1u);
+  const auto e = refusal([&] { nn::save_checkpoint(dir.file("no/such/dir/m.npz"), t.model); });
+  BOOST_TEST(contains(e, "cannot create a temporary file"), e);
+  nn::Sequential<float> unbuilt;
+  unbuilt.dense(2);
+  BOOST_CHECK_THROW(nn::save_checkpoint(dir.file("u.npz"), unbuilt), nn::CheckpointError);
+}

@@ -1,0 +1,223 @@
+// Data: the IDX reader (on the first few hundred real Fashion-MNIST images and on synthetic
+// files, including truncated and malformed ones), the CSV reader, splits, shuffling, mini-batches
+// with the last partial one kept, gathering, and normalization fitted on the training set only.
+#define BOOST_TEST_MODULE nn data
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <fstream>
+#include <numeric>
+#include <set>
+
+#include "helpers.hpp"
+
+namespace tt = boost::test_tools;
+
+namespace {
+
+const std::string fashion = nn::fashion_mnist_dir;
+
+bool has_fashion() { return std::ifstream(fashion + "/train-images-idx3-ubyte.gz").good(); }
+
+// An IDX file of unsigned bytes with the given dimensions, gzip-compressed or plain.
+void write_idx(const std::string& path, const std::vector<std::uint32_t>& dims, const std::vector<std::uint8_t>& data,
+               bool gz, std::uint8_t type = 0x08, std::size_t cut = 0) {
+  std::string bytes{0, 0, char(type), char(dims.size())};
+  for (auto d : dims)
+    for (int s = 24; s >= 0; s -= 8) bytes += char((d >> s) & 0xff);
+  bytes.append(data.begin(), data.end());
+  if (cut) bytes.resize(bytes.size() - cut);
+  if (gz) {
+    gzFile f = gzopen(path.c_str(), "wb");
+    gzwrite(f, bytes.data(), unsigned(bytes.size()));
+    gzclose(f);
+  } else {
+    std::ofstream(path, std::ios::binary) << bytes;
+  }
+}
+
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const nn::DataError& e) {
+    return e.what();
+  }
+  return "(no DataError)";
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(real_fashion_mnist_head) {
+  if (!has_fashion()) {
+    BOOST_TEST_MESSAGE("dataset-fashion-mnist is not installed: skipped");
+    return;
+  }
+  const auto raw = nn::read_idx(fashion + "/train-images-idx3-ubyte.gz", 300);
+  BOOST_TEST(raw.dims == (std::vector<std::size_t>{300, 28, 28}), tt::per_element());
+  // Reference values read with Python's gzip module.
+  BOOST_TEST(int(raw.data[14 * 28 + 14]) == 217);
+  BOOST_TEST(int(raw.data[784 * 5 + 10 * 28 + 20]) == 184);
+  BOOST_TEST(std::accumulate(raw.data.begin(), raw.data.end(), std::size_t(0)) == 17481620u);
+  const auto d = nn::load_fashion_mnist<float>("train", fashion, 300);
+  BOOST_TEST(d.size() == 300u);
+  BOOST_TEST(d.features() == 784u);
+  BOOST_TEST(d.outputs() == 10u);
+  BOOST_TEST(d.x(0, 14 * 28 + 14) == 217.0f / 255.0f, tt::tolerance(1e-6f));
+  const auto labels = d.labels();
+  const std::vector<std::int32_t> head{9, 0, 0, 3, 0, 2, 7, 2, 5, 5, 0, 9};
+  BOOST_TEST(std::vector<std::int32_t>(labels.begin(), labels.begin() + 12) == head, tt::per_element());
+  BOOST_TEST(std::count(labels.begin(), labels.end(), 0) == 32);
+  BOOST_TEST(nn::fashion_mnist_classes()[9] == "Ankle boot");
+}
+
+BOOST_AUTO_TEST_CASE(synthetic_idx_plain_and_gzip) {
+  helpers::ScratchDir dir("nn-idx");
+  std::vector<std::uint8_t> pixels(3 * 2 * 2);
+  std::iota(pixels.begin(), pixels.end(), std::uint8_t(0));
+  for (bool gz : {false, true}) {
+    write_idx(dir.file("x"), {3, 2, 2}, pixels, gz);
+    write_idx(dir.file("y"), {3}, {1, 0, 2}, gz);
+    const auto d = nn::load_idx<double>(dir.file("x"), dir.file("y"), 3, 0, 1.0);
+    BOOST_TEST((ad::shape_of(d.x) == ad::Shape{3, 4}));
+    BOOST_TEST(d.x(2, 3) == 11.0);
+    BOOST_TEST(d.labels() == (std::vector<std::int32_t>{1, 0, 2}), tt::per_element());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_idx_files_are_refused_with_the_file_name) {
+  helpers::ScratchDir dir("nn-idx-bad");
+  std::vector<std::uint8_t> pixels(4 * 9, 7);
+  write_idx(dir.file("cut.gz"), {4, 3, 3}, pixels, true, 0x08, 5);
+  auto e = error_of([&] { nn::read_idx(dir.file("cut.gz")); });
+  BOOST_TEST(contains(e, "cut.gz: truncated"), e);
+  write_idx(dir.file("float.idx"), {4}, {0, 0, 0, 0}, false, 0x0D);
+  e = error_of([&] { nn::read_idx(dir.file("float.idx")); });
+  BOOST_TEST(contains(e, "element type 0x0d is not supported"), e);
+  std::ofstream(dir.file("text.idx")) << "hello, world";
+  e = error_of([&] { nn::read_idx(dir.file("text.idx")); });
+  BOOST_TEST(contains(e, "is not an IDX file"), e);
+  e = error_of([&] { nn::read_idx(dir.file("missing.gz")); });
+  BOOST_TEST(contains(e, "cannot open"), e);
+  write_idx(dir.file("x"), {4, 3, 3}, pixels, false);
+  write_idx(dir.file("y"), {3}, {0, 1, 2}, false);
+  e = error_of([&] { nn::load_idx<float>(dir.file("x"), dir.file("y")); });
+  BOOST_TEST(contains(e, "has 4 images but"), e);
+  write_idx(dir.file("y"), {4}, {0, 1, 12, 2}, false);
+  e = error_of([&] { nn::load_idx<float>(dir.file("x"), dir.file("y")); });
+  BOOST_TEST(contains(e, "label 12 of item 2"), e);
+}
+
+BOOST_AUTO_TEST_CASE(csv_reader) {
+  helpers::ScratchDir dir("nn-csv");
+  std::ofstream(dir.file("a.csv")) << "x1, x2, label\n1.5, -2, 1\n0, 3e2, 0\n\n4, 5, 2\n";
+  const auto d = nn::read_csv<double>(dir.file("a.csv"), {.classes = 3});
+  BOOST_TEST((ad::shape_of(d.x) == ad::Shape{3, 2}));
+  BOOST_TEST(d.x(1, 1) == 300.0);
+  BOOST_TEST(d.labels() == (std::vector<std::int32_t>{1, 0, 2}), tt::per_element());
+  const auto r = nn::read_csv<float>(dir.file("a.csv"), {.target_column = 0});
+  BOOST_TEST((ad::shape_of(r.y) == ad::Shape{3, 1}));
+  BOOST_TEST(r.y(0, 0) == 1.5f);
+  BOOST_TEST(r.x(2, 1) == 2.0f);
+  std::ofstream(dir.file("b.csv")) << "1,2,0\n3,x,1\n";
+  auto e = error_of([&] { nn::read_csv<double>(dir.file("b.csv")); });
+  BOOST_TEST(contains(e, "b.csv:2: field 2 'x' is not a number"), e);
+  std::ofstream(dir.file("c.csv")) << "1,2,0\n3,1\n";
+  e = error_of([&] { nn::read_csv<double>(dir.file("c.csv")); });
+  BOOST_TEST(contains(e, "c.csv:2: 2 fields, but earlier lines have 3"), e);
+  std::ofstream(dir.file("d.csv")) << "1,2,0.5\n";
+  e = error_of([&] { nn::read_csv<double>(dir.file("d.csv"), {.classes = 2}); });
+  BOOST_TEST(contains(e, "is not a class label"), e);
+}
+
+BOOST_AUTO_TEST_CASE(split_shuffle_and_subset) {
+  // Feature 0 is the example's id, so examples can be traced through splits and shuffles.
+  nn::Dataset<double> d;
+  d.x = xt::zeros<double>({100, 2});
+  d.y = xt::zeros<double>({100, 1});
+  for (std::size_t i = 0; i < 100; ++i) {
+    d.x(i, 0) = double(i);
+    d.y(i, 0) = double(i % 2);
+  }
+  const auto s = nn::split(d, 0.1, 0.2, 5);
+  BOOST_TEST(s.train.size() == 70u);
+  BOOST_TEST(s.dev.size() == 10u);
+  BOOST_TEST(s.test.size() == 20u);
+  std::set<int> ids;
+  for (const auto* part : {&s.train, &s.dev, &s.test})
+    for (std::size_t i = 0; i < part->size(); ++i) {
+      ids.insert(int(part->x(i, 0)));
+      BOOST_TEST(part->y(i, 0) == double(int(part->x(i, 0)) % 2));  // x and y stay paired
+    }
+  BOOST_TEST(ids.size() == 100u);
+  const auto again = nn::split(d, 0.1, 0.2, 5);
+  BOOST_TEST(again.dev.x == s.dev.x);
+  auto shuffled = d;
+  nn::shuffle(shuffled, 3);
+  BOOST_TEST(!(shuffled.x == d.x));
+  for (std::size_t i = 0; i < 100; ++i) BOOST_TEST(shuffled.y(i, 0) == double(int(shuffled.x(i, 0)) % 2));
+  BOOST_CHECK_THROW(nn::split(d, 0.6, 0.5, 1), nn::DataError);
+}
+
+BOOST_AUTO_TEST_CASE(mini_batches_keep_the_last_partial_one) {
+  nn::Batches b(10, 4);
+  BOOST_TEST(b.count() == 3u);
+  BOOST_TEST(b[0].size() == 4u);
+  BOOST_TEST(b[2].size() == 2u);
+  std::mt19937_64 rng(1);
+  b.shuffle(rng);
+  std::multiset<std::size_t> seen;
+  for (std::size_t k = 0; k < b.count(); ++k)
+    for (auto i : b[k]) seen.insert(i);
+  BOOST_TEST(seen.size() == 10u);
+  BOOST_TEST(std::set<std::size_t>(seen.begin(), seen.end()).size() == 10u);
+  BOOST_CHECK_THROW(b[3], nn::DataError);
+  BOOST_CHECK_THROW(nn::Batches(5, 0), nn::DataError);
+}
+
+BOOST_AUTO_TEST_CASE(gathering_rows_and_columns) {
+  const auto src = helpers::random(6, 3, 2);
+  const std::vector<std::size_t> idx{4, 0, 4};
+  ad::Tensor<double> rows, cols;
+  nn::gather_rows(src, idx, rows);
+  nn::gather_columns(src, idx, cols);
+  BOOST_TEST((ad::shape_of(rows) == ad::Shape{3, 3}));
+  BOOST_TEST((ad::shape_of(cols) == ad::Shape{3, 3}));
+  for (std::size_t k = 0; k < 3; ++k)
+    for (std::size_t j = 0; j < 3; ++j) {
+      BOOST_TEST(rows(k, j) == src(idx[k], j));
+      BOOST_TEST(cols(j, k) == src(idx[k], j));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(normalization_uses_training_statistics_only) {
+  nn::Dataset<double> train, test;
+  train.x = ad::Tensor<double>{{1, 10, 5}, {3, 20, 5}, {5, 30, 5}, {7, 40, 5}};
+  train.y = xt::zeros<double>({4, 1});
+  test.x = ad::Tensor<double>{{100, 0, 6}};
+  test.y = xt::zeros<double>({1, 1});
+  nn::Normalizer<double> norm;
+  BOOST_CHECK_THROW(norm.apply(test), nn::DataError);
+  norm.fit(train);
+  BOOST_TEST((ad::shape_of(norm.mean) == ad::Shape{3, 1}));
+  BOOST_TEST(norm.mean(0, 0) == 4.0);
+  BOOST_TEST(norm.stddev(0, 0) == std::sqrt(5.0), tt::tolerance(1e-14));
+  BOOST_TEST(norm.stddev(2, 0) == 1.0);  // a constant feature is centred, not divided by ~0
+  norm.apply(train);
+  norm.apply(test);
+  for (std::size_t k = 0; k < 2; ++k) {
+    BOOST_TEST(xt::mean(xt::view(train.x, xt::all(), k))() == 0.0, tt::tolerance(1e-14));
+    BOOST_TEST(xt::variance(xt::view(train.x, xt::all(), k))() == 1.0, tt::tolerance(1e-12));
+  }
+  // The test example is transformed with the training μ and σ, not its own.
+  BOOST_TEST(test.x(0, 0) == (100 - 4) / std::sqrt(5.0), tt::tolerance(1e-12));
+  BOOST_TEST(test.x(0, 1) == (0 - 25) / std::sqrt(125.0), tt::tolerance(1e-12));
+  BOOST_TEST(test.x(0, 2) == 1.0);
+  nn::Dataset<double> wide;
+  wide.x = xt::zeros<double>({1, 4});
+  BOOST_CHECK_THROW(norm.apply(wide), nn::DataError);
+}

@@ -1,0 +1,183 @@
+// Optimizer updates compared with steps computed by hand, their state keyed by parameter name,
+// learning-rate schedules, and no allocation in a steady-state step.
+#define BOOST_TEST_MODULE nn optimizers
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "helpers.hpp"
+
+namespace {
+std::atomic<std::size_t> allocations{0};
+}
+void* operator new(std::size_t size) {
+  ++allocations;
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
+
+namespace tt = boost::test_tools;
+
+namespace {
+
+// Two steps with gradients g1 then g2 on a fresh parameter; returns its values after each step.
+std::pair<ad::Tensor<double>, ad::Tensor<double>> two_steps(nn::Optimizer<double>& opt, const ad::Tensor<double>& w0,
+                                                            const ad::Tensor<double>& g1, const ad::Tensor<double>& g2) {
+  ad::Parameter<double> p("W[1]", w0);
+  std::vector<ad::Parameter<double>*> ps{&p};
+  p.grad = g1;
+  opt.step(ps);
+  ad::Tensor<double> after1 = p.value;
+  p.grad = g2;
+  opt.step(ps);
+  return {after1, p.value};
+}
+
+const ad::Tensor<double> w0{{0.5, -1.0}, {2.0, 0.0}};
+const ad::Tensor<double> g1{{0.1, -0.2}, {0.3, 0.0}};
+const ad::Tensor<double> g2{{-0.4, 0.5}, {0.1, 1.0}};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(gradient_descent) {
+  nn::GradientDescent<double> gd(0.1);
+  auto [w1, w2] = two_steps(gd, w0, g1, g2);
+  BOOST_TEST(w1 == w0 - 0.1 * g1, tt::tolerance(1e-15) << tt::per_element());
+  BOOST_TEST(w2 == w0 - 0.1 * g1 - 0.1 * g2, tt::tolerance(1e-15) << tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(momentum) {
+  nn::Momentum<double> opt(0.1, 0.9);
+  auto [w1, w2] = two_steps(opt, w0, g1, g2);
+  const ad::Tensor<double> v1 = 0.1 * g1;
+  const ad::Tensor<double> v2 = 0.9 * v1 + 0.1 * g2;
+  BOOST_TEST(w1 == w0 - 0.1 * v1, tt::tolerance(1e-15) << tt::per_element());
+  BOOST_TEST(w2 == w0 - 0.1 * v1 - 0.1 * v2, tt::tolerance(1e-15) << tt::per_element());
+  BOOST_TEST(opt.state().at("v/W[1]") == v2, tt::tolerance(1e-15) << tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(rmsprop) {
+  nn::RMSProp<double> opt(0.01, 0.99, 1e-8);
+  auto [w1, w2] = two_steps(opt, w0, g1, g2);
+  for (std::size_t i = 0; i < w0.size(); ++i) {
+    const double s1 = 0.01 * g1.data()[i] * g1.data()[i];
+    const double e1 = w0.data()[i] - 0.01 * g1.data()[i] / (std::sqrt(s1) + 1e-8);
+    const double s2 = 0.99 * s1 + 0.01 * g2.data()[i] * g2.data()[i];
+    const double e2 = e1 - 0.01 * g2.data()[i] / (std::sqrt(s2) + 1e-8);
+    BOOST_TEST(w1.data()[i] == e1, tt::tolerance(1e-12));
+    BOOST_TEST(w2.data()[i] == e2, tt::tolerance(1e-12));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(adam_with_bias_correction) {
+  nn::Adam<double> opt(0.01, 0.9, 0.999, 1e-8);
+  auto [w1, w2] = two_steps(opt, w0, g1, g2);
+  for (std::size_t i = 0; i < w0.size(); ++i) {
+    const double a = g1.data()[i], b = g2.data()[i];
+    double v = 0.1 * a, s = 0.001 * a * a;
+    const double e1 = w0.data()[i] - 0.01 * (v / (1 - 0.9)) / (std::sqrt(s / (1 - 0.999)) + 1e-8);
+    v = 0.9 * v + 0.1 * b;
+    s = 0.999 * s + 0.001 * b * b;
+    const double e2 = e1 - 0.01 * (v / (1 - 0.81)) / (std::sqrt(s / (1 - 0.999 * 0.999)) + 1e-8);
+    BOOST_TEST(w1.data()[i] == e1, tt::tolerance(1e-12));
+    BOOST_TEST(w2.data()[i] == e2, tt::tolerance(1e-12));
+  }
+  BOOST_TEST(opt.steps() == 2u);
+  BOOST_TEST(opt.state().size() == 2u);
+  BOOST_TEST(opt.state().count("v/W[1]") == 1u);
+  BOOST_TEST(opt.state().count("s/W[1]") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(state_follows_the_name_not_the_address) {
+  // A model rebuilt (new Parameter objects at new addresses, same names) continues with its moments.
+  nn::Adam<double> a(0.01), b(0.01);
+  auto p1 = std::make_unique<ad::Parameter<double>>("W[1]", w0);
+  ad::Parameter<double> q("W[1]", w0);
+  std::vector<ad::Parameter<double>*> pa{p1.get()}, pb{&q};
+  p1->grad = g1;
+  q.grad = g1;
+  a.step(pa);
+  b.step(pb);
+  auto p2 = std::make_unique<ad::Parameter<double>>("W[1]", p1->value);  // the "rebuilt" parameter
+  p1.reset();
+  p2->grad = g2;
+  q.grad = g2;
+  std::vector<ad::Parameter<double>*> pa2{p2.get()};
+  a.step(pa2);
+  b.step(pb);
+  BOOST_TEST(p2->value == q.value, tt::per_element());
+  // A name whose shape changed is an error, not silent garbage.
+  ad::Parameter<double> wrong("W[1]", xt::zeros<double>({3, 3}));
+  std::vector<ad::Parameter<double>*> pw{&wrong};
+  BOOST_CHECK_THROW(a.step(pw), nn::ConfigError);
+}
+
+BOOST_AUTO_TEST_CASE(frozen_parameters_are_not_updated) {
+  nn::Momentum<double> opt(0.1);
+  ad::Parameter<double> p("W[1]", w0), f("W[2]", w0);
+  f.trainable = false;
+  p.grad = g1;
+  f.grad = g1;
+  std::vector<ad::Parameter<double>*> ps{&p, &f};
+  opt.step(ps);
+  BOOST_TEST(f.value == w0);
+  BOOST_TEST(!(p.value == w0));
+}
+
+BOOST_AUTO_TEST_CASE(schedules) {
+  using S = nn::Schedule;
+  BOOST_TEST(S::constant().at(0.1, 7) == 0.1);
+  BOOST_TEST(S::inverse_time(1.0).at(0.2, 0) == 0.2, tt::tolerance(1e-15));
+  BOOST_TEST(S::inverse_time(1.0).at(0.2, 3) == 0.2 / 4, tt::tolerance(1e-15));
+  BOOST_TEST(S::inverse_time(0.5, 2).at(0.2, 5) == 0.2 / (1 + 0.5 * 2), tt::tolerance(1e-15));
+  BOOST_TEST(S::exponential(0.95).at(0.1, 3) == 0.1 * 0.95 * 0.95 * 0.95, tt::tolerance(1e-15));
+  BOOST_TEST(S::step(10, 0.5).at(0.1, 9) == 0.1, tt::tolerance(1e-15));
+  BOOST_TEST(S::step(10, 0.5).at(0.1, 25) == 0.025, tt::tolerance(1e-15));
+  nn::GradientDescent<double> gd(0.3, S::inverse_time(1.0));
+  gd.set_epoch(2);
+  BOOST_TEST(gd.learning_rate() == 0.1, tt::tolerance(1e-15));
+  const auto j = S::step(4, 0.3).to_json();
+  BOOST_TEST(S::from_json(j).at(1, 9) == S::step(4, 0.3).at(1, 9));
+}
+
+BOOST_AUTO_TEST_CASE(configuration_round_trip) {
+  nn::Adam<float> adam(0.003, 0.8, 0.99, 1e-7, nn::Schedule::exponential(0.9));
+  auto again = nn::make_optimizer<float>(adam.config());
+  BOOST_TEST(again->name() == "adam");
+  BOOST_TEST(again->config().dump() == adam.config().dump());
+  BOOST_CHECK_THROW(nn::make_optimizer<float>(nlohmann::json{{"name", "lbfgs"}}), nn::ConfigError);
+  BOOST_CHECK_THROW(nn::Adam<float>(-1.0), nn::ConfigError);
+}
+
+BOOST_AUTO_TEST_CASE(steady_state_steps_do_not_allocate) {
+  auto data = helpers::blobs<float>(16, 3, 4);
+  nn::Sequential<float> m;
+  m.dense(8).batch_norm().activation(nn::Activation::relu).dropout(0.8).dense(3);
+  nn::Adam<float> adam(0.01);
+  nn::TrainOptions o;
+  o.l2 = 0.01;
+  o.progress = nn::Progress::none;
+  nn::Trainer<float> trainer(m, nn::Loss::softmax_cross_entropy, adam, o);
+  const std::vector<std::size_t> batch{3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
+  trainer.step(data, batch);  // records the graph, creates the moments
+  trainer.step(data, batch);
+  std::vector<const float*> before;
+  for (auto* p : m.parameters()) before.push_back(p->value.data());
+  for (const auto& [name, t] : adam.state()) before.push_back(t.data());
+  const std::size_t start = allocations;
+  for (int i = 0; i < 20; ++i) trainer.step(data, batch);
+  BOOST_TEST(allocations - start == 0u, "steady-state training steps called operator new " << allocations - start << " times");
+  std::vector<const float*> after;
+  for (auto* p : m.parameters()) after.push_back(p->value.data());
+  for (const auto& [name, t] : adam.state()) after.push_back(t.data());
+  BOOST_TEST(before == after, tt::per_element());
+}

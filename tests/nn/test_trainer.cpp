@@ -1,0 +1,209 @@
+// The training loop on small synthetic problems: it learns (softmax, binary and regression
+// losses), keeps the last partial mini-batch, records a history (CSV), stops early and restores
+// the best weights, calls callbacks, and refuses impossible set-ups clearly.
+#define BOOST_TEST_MODULE nn trainer
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "helpers.hpp"
+
+namespace tt = boost::test_tools;
+using nn::Activation;
+
+namespace {
+
+nn::TrainOptions quiet(std::size_t epochs, std::size_t batch) {
+  nn::TrainOptions o;
+  o.epochs = epochs;
+  o.batch_size = batch;
+  o.progress = nn::Progress::none;
+  return o;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(learns_blobs_with_the_full_toolbox) {
+  auto data = helpers::blobs<float>(50, 4, 5, 3, 0.6);
+  auto parts = nn::split(data, 0.2, 0.0, 1);
+  nn::Normalizer<float> norm;
+  norm.fit(parts.train);
+  norm.apply(parts.train);
+  norm.apply(parts.dev);
+  nn::Sequential<float> m;
+  m.dense(16).batch_norm().activation(Activation::relu).dropout(0.9).dense(4);
+  nn::Adam<float> adam(0.01);
+  auto o = quiet(30, 32);
+  o.l2 = 1e-3;
+  nn::Trainer<float> trainer(m, nn::Loss::softmax_cross_entropy, adam, o);
+  const auto h = trainer.fit(parts.train, &parts.dev);
+  BOOST_TEST(h.epochs.size() == 30u);
+  BOOST_TEST(h.epochs.back().cost < h.epochs.front().cost);
+  BOOST_TEST(h.epochs.back().dev_accuracy > 0.95);
+  // 160 training examples in batches of 32: 5 steps per epoch.
+  BOOST_TEST(trainer.steps() == 150u);
+  const auto ev = trainer.evaluate(parts.dev);
+  BOOST_TEST(ev.accuracy == h.epochs.back().dev_accuracy);
+  BOOST_TEST(ev.predicted.size() == parts.dev.size());
+}
+
+BOOST_AUTO_TEST_CASE(last_partial_batch_is_trained) {
+  // 10 examples, batch 4: steps of 4, 4 and 2, and the epoch's cost averages all 10 examples.
+  auto data = helpers::blobs<double>(5, 2, 2);
+  nn::Sequential<double> m;
+  m.dense(3, Activation::tanh).dense(2);
+  nn::GradientDescent<double> gd(0.1);
+  nn::Trainer<double> trainer(m, nn::Loss::softmax_cross_entropy, gd, quiet(1, 4));
+  std::vector<std::size_t> sizes;
+  std::size_t covered = 0;
+  trainer.on_step([&](nn::Trainer<double>&, const nn::StepEvent<double>& e) {
+    sizes.push_back(e.indices.size());
+    covered += e.indices.size();
+    BOOST_TEST(e.step == sizes.size());
+    BOOST_TEST(e.batch == sizes.size() - 1);
+    BOOST_TEST(e.epoch == 1u);
+  });
+  trainer.fit(data);
+  BOOST_TEST(sizes == (std::vector<std::size_t>{4, 4, 2}), tt::per_element());
+  BOOST_TEST(covered == 10u);
+}
+
+BOOST_AUTO_TEST_CASE(binary_and_regression_losses) {
+  // XOR-like quadrants with sigmoid cross-entropy.
+  nn::Dataset<double> xor_data;
+  auto x = helpers::random(200, 2, 4);
+  xor_data.x = x;
+  xor_data.y = xt::zeros<double>({200, 1});
+  for (std::size_t i = 0; i < 200; ++i) xor_data.y(i, 0) = x(i, 0) * x(i, 1) > 0 ? 1 : 0;
+  nn::Sequential<double> m;
+  m.dense(16, Activation::tanh, nn::Init::xavier()).dense(1, Activation::linear, nn::Init::xavier());
+  nn::Adam<double> adam(0.02);
+  nn::Trainer<double> t(m, nn::Loss::sigmoid_cross_entropy, adam, quiet(150, 50));
+  auto h = t.fit(xor_data);
+  BOOST_TEST(h.epochs.back().train_accuracy > 0.9);
+
+  // y = 3 x0 − 2 x1 + 1 with mean squared error: a linear model fits it.
+  nn::Dataset<double> lin;
+  lin.x = helpers::random(64, 2, 5);
+  lin.y = ad::Tensor<double>::from_shape({64, 1});
+  for (std::size_t i = 0; i < 64; ++i) lin.y(i, 0) = 3 * lin.x(i, 0) - 2 * lin.x(i, 1) + 1;
+  nn::Sequential<double> r;
+  r.dense(1);
+  nn::Momentum<double> mom(0.1, 0.9);
+  nn::Trainer<double> tr(r, nn::Loss::mean_squared_error, mom, quiet(200, 16));
+  auto hr = tr.fit(lin);
+  BOOST_TEST(hr.epochs.back().cost < 1e-6);
+  BOOST_TEST(std::isnan(hr.epochs.back().train_accuracy));
+  BOOST_TEST(r.parameter("W[1]").value(0, 0) == 3.0, tt::tolerance(1e-3));
+  BOOST_TEST(r.parameter("b[1]").value(0, 0) == 1.0, tt::tolerance(1e-3));
+}
+
+BOOST_AUTO_TEST_CASE(early_stopping_restores_the_best_epoch) {
+  // Noisy labels and a big model with a high learning rate: the dev cost soon rises.
+  auto data = helpers::blobs<double>(20, 2, 2, 7, 1.5);
+  auto parts = nn::split(data, 0.5, 0.0, 2);
+  nn::Sequential<double> m;
+  m.dense(64, Activation::relu).dense(64, Activation::relu).dense(2);
+  nn::Adam<double> adam(0.05);
+  auto o = quiet(200, 20);
+  o.patience = 3;
+  nn::Trainer<double> t(m, nn::Loss::softmax_cross_entropy, adam, o);
+  std::vector<std::vector<ad::Tensor<double>>> weights;  // the parameters after each epoch
+  t.on_epoch([&](nn::Trainer<double>& tr, const nn::EpochRecord&) {
+    weights.emplace_back();
+    for (auto* p : tr.model().parameters()) weights.back().push_back(p->value);
+    return true;
+  });
+  const auto h = t.fit(parts.train, &parts.dev);
+  BOOST_TEST(h.stopped_early);
+  BOOST_TEST(h.epochs.size() < 200u);
+  BOOST_TEST(h.epochs.size() == h.best_epoch + 3);
+  double best = 1e9;
+  for (const auto& e : h.epochs) best = std::min(best, e.dev_cost);
+  BOOST_TEST(h.epochs[h.best_epoch - 1].dev_cost == best);
+  const auto params = m.parameters();
+  for (std::size_t k = 0; k < params.size(); ++k) BOOST_TEST(params[k]->value == weights[h.best_epoch - 1][k]);
+  BOOST_TEST(t.evaluate(parts.dev).cost == best, tt::tolerance(1e-12));
+}
+
+BOOST_AUTO_TEST_CASE(epoch_callback_stops_and_history_csv) {
+  auto data = helpers::blobs<float>(10, 2, 2);
+  nn::Sequential<float> m;
+  m.dense(4, Activation::relu).dense(2);
+  nn::GradientDescent<float> gd(0.1, nn::Schedule::inverse_time(1.0));
+  std::ostringstream log;
+  auto o = quiet(10, 8);
+  o.progress = nn::Progress::lines;
+  o.out = &log;
+  nn::Trainer<float> t(m, nn::Loss::softmax_cross_entropy, gd, o);
+  t.on_epoch([](nn::Trainer<float>&, const nn::EpochRecord& r) { return r.epoch < 3; });
+  const auto h = t.fit(data);
+  BOOST_TEST(h.epochs.size() == 3u);
+  BOOST_TEST(h.epochs[2].learning_rate == 0.1 / 3, tt::tolerance(1e-12));  // decayed per epoch
+  BOOST_TEST(log.str().find("epoch   2/10  cost") != std::string::npos, log.str());
+  const std::string csv = h.csv();
+  BOOST_TEST(csv.substr(0, csv.find('\n')) ==
+             "epoch,learning_rate,cost,train_accuracy,dev_cost,dev_accuracy,seconds,examples_per_second");
+  BOOST_TEST(std::count(csv.begin(), csv.end(), '\n') == 4);
+  helpers::ScratchDir dir("nn-history");
+  h.write_csv(dir.file("h.csv"));
+  std::ifstream in(dir.file("h.csv"));
+  std::string first;
+  std::getline(in, first);
+  BOOST_TEST(first.substr(0, 5) == "epoch");
+  BOOST_CHECK_THROW(h.write_csv(dir.file("no/such/h.csv")), nn::DataError);
+  // A second fit continues the epoch count (and the schedule).
+  const auto h2 = t.fit(data);
+  BOOST_TEST(h2.epochs.front().epoch == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(impossible_setups_are_refused) {
+  auto data = helpers::blobs<double>(5, 3, 2);
+  nn::Sequential<double> soft;
+  soft.dense(3).activation(Activation::softmax);
+  nn::GradientDescent<double> gd(0.1);
+  nn::Trainer<double> t1(soft, nn::Loss::softmax_cross_entropy, gd, quiet(1, 4));
+  try {
+    t1.fit(data);
+    BOOST_FAIL("expected ConfigError");
+  } catch (const nn::ConfigError& e) {
+    BOOST_TEST(std::string(e.what()).find("ends with softmax but softmax_cross_entropy takes logits") !=
+                   std::string::npos,
+               e.what());
+  }
+  nn::Sequential<double> wrong;
+  wrong.dense(2);
+  nn::Trainer<double> t2(wrong, nn::Loss::softmax_cross_entropy, gd, quiet(1, 4));
+  try {
+    t2.fit(data);
+    BOOST_FAIL("expected DataError");
+  } catch (const nn::DataError& e) {
+    BOOST_TEST(std::string(e.what()).find("outputs 2 values per example but the targets have 3") != std::string::npos,
+               e.what());
+  }
+  // A learning rate that makes the cost diverge is reported, not trained on silently.
+  nn::Sequential<double> m;
+  m.dense(8, Activation::relu).dense(3);
+  nn::GradientDescent<double> huge(1e30);
+  nn::Trainer<double> t3(m, nn::Loss::softmax_cross_entropy, huge, quiet(5, 4));
+  BOOST_CHECK_THROW(t3.fit(data), nn::ConfigError);
+}
+
+BOOST_AUTO_TEST_CASE(predictor_probabilities) {
+  auto data = helpers::blobs<double>(30, 3, 2);
+  nn::Sequential<double> m;
+  m.dense(8, Activation::relu).dense(3);
+  nn::Adam<double> adam(0.02);
+  nn::Trainer<double> t(m, nn::Loss::softmax_cross_entropy, adam, quiet(40, 16));
+  t.fit(data);
+  nn::Predictor<double> p(m, nn::Loss::softmax_cross_entropy, 7);  // batches of 7: the last is partial
+  const auto probs = p.probabilities(data.x);
+  BOOST_TEST((ad::shape_of(probs) == ad::Shape{3, 90}));
+  for (std::size_t j = 0; j < 90; ++j) BOOST_TEST(xt::sum(xt::view(probs, xt::all(), j))() == 1.0, tt::tolerance(1e-12));
+  const auto cls = p.classes(data.x);
+  BOOST_TEST(nn::accuracy(cls, data.labels()) > 0.9);
+  BOOST_TEST(cls == nn::argmax(probs), tt::per_element());
+}

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Train an MLP on Fashion-MNIST and report its test accuracy"};
   std::size_t epochs = 10, batch = 128, dev_size = 5000, limit = 0, patience = 3;
   std::vector<std::size_t> hidden{256, 128};
-  double learning_rate = 2e-3, decay = 0.2, l2 = 1e-4, keep_prob = 0.8;
+  double learning_rate = 2e-3, decay = 0.2, l2 = 1e-4, keep_prob = 0.8, input_keep_prob = 1.0;
   bool no_batch_norm = false, evaluate_train = false;
   std::uint64_t seed = 0;
   std::string data_dir = nn::fashion_mnist_dir, history_path, save_path, schedule = "inverse";
@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"inverse", "exponential"}));
   app.add_option("--l2", l2, "L2 regularization lambda")->capture_default_str();
   app.add_option("--keep-prob", keep_prob, "dropout keep probability of hidden units (1: no dropout)")
+      ->capture_default_str();
+  app.add_option("--input-keep-prob", input_keep_prob, "dropout keep probability of the input pixels")
       ->capture_default_str();
   app.add_flag("--no-batch-norm", no_batch_norm, "Dense layers with biases instead of batch norm");
   app.add_option("--dev", dev_size, "training examples held out as the dev set (early stopping)")->capture_default_str();
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
     nn::Sequential<float> model;
+    if (input_keep_prob < 1) model.dropout(input_keep_prob);
     for (std::size_t units : hidden) {
       model.dense(units, no_batch_norm ? nn::Activation::relu : nn::Activation::linear, nn::Init::he());
       if (!no_batch_norm) model.batch_norm().activation(nn::Activation::relu);

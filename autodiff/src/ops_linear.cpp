@@ -169,7 +169,8 @@ struct Linear {
     (void)t;
     const auto act = static_cast<Activation>(n.iattr[0]);
     if (act != Activation::relu && act != Activation::leaky_relu) return;
-    for (T y : n.value) out.push_back(y < 0 ? 0 : y == 0 ? 1 : 2);
+    // relu's output is 0 on the whole negative side, so only y > 0 tells the branch apart there.
+    for (T y : n.value) out.push_back(y > 0 ? 2 : (y < 0 || act == Activation::relu) ? 0 : 1);
   }
   static constexpr OpDef<T> def{"linear", forward, backward, branches};
   static constexpr OpDef<T> rows_def{"linear_rows", forward, backward, branches};

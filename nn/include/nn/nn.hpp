@@ -17,5 +17,6 @@
 #include "nn/optimizer.hpp"
 #include "nn/predict.hpp"
 #include "nn/schedule.hpp"
+#include "nn/search.hpp"
 #include "nn/sequential.hpp"
 #include "nn/trainer.hpp"

@@ -2,8 +2,12 @@
 // initialization, batch norm, dropout, L2, Adam with learning-rate decay, mini-batches, a dev set
 // for early stopping, and the test accuracy at the end.
 //
-//   build/examples/nn/fashion_mnist                 # 10 epochs, 784-256-128-10
+//   build/examples/nn/fashion_mnist                 # 10 epochs, 784-512-256-10: ~89.8% test accuracy
 //   build/examples/nn/fashion_mnist --epochs 3 --hidden 128 --history history.csv --save model.npz
+//
+// Defaults (chosen on the dev set and three seeds: 89.75-89.97% test accuracy after 10 epochs):
+// dropout keeping 90% of the input pixels and of the hidden units, batch norm, L2 1e-4, Adam from
+// 3e-3 decayed by 0.75 per epoch, batches of 128, 5000 training images held out as the dev set.
 //
 // The data are Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
 #include <chrono>
@@ -19,11 +23,11 @@ int main(int argc, char** argv) {
 
   CLI::App app{"Train an MLP on Fashion-MNIST and report its test accuracy"};
   std::size_t epochs = 10, batch = 128, dev_size = 5000, limit = 0, patience = 3;
-  std::vector<std::size_t> hidden{256, 128};
-  double learning_rate = 2e-3, decay = 0.2, l2 = 1e-4, keep_prob = 0.8, input_keep_prob = 1.0;
+  std::vector<std::size_t> hidden{512, 256};
+  double learning_rate = 3e-3, decay = 0.75, l2 = 1e-4, keep_prob = 0.9, input_keep_prob = 0.9;
   bool no_batch_norm = false, evaluate_train = false;
   std::uint64_t seed = 0;
-  std::string data_dir = nn::fashion_mnist_dir, history_path, save_path, schedule = "inverse";
+  std::string data_dir = nn::fashion_mnist_dir, history_path, save_path, schedule = "exponential";
   app.add_option("--epochs", epochs, "epochs to train")->capture_default_str();
   app.add_option("--batch", batch, "mini-batch size")->capture_default_str();
   app.add_option("--hidden", hidden, "hidden layer sizes")->capture_default_str()->delimiter(',');

@@ -51,10 +51,10 @@ ConfusionMatrix confusion_matrix(std::span<const std::int32_t> predicted, std::s
 
 std::string format_confusion_matrix(const ConfusionMatrix& counts, const std::vector<std::string>& names) {
   const std::size_t C = counts.shape()[0];
-  std::size_t width = 5;
+  const std::string corner = "true\\predicted";
+  std::size_t width = corner.size();
   for (const auto& n : names) width = std::max(width, n.size());
-  std::string s = fmt::format("{:>{}}", "true \\ predicted", width + 2);
-  s.resize(width + 2, ' ');
+  std::string s = fmt::format("{:>{}}  ", corner, width);
   for (std::size_t j = 0; j < C; ++j) s += fmt::format("{:>6}", j);
   s += "  recall\n";
   for (std::size_t i = 0; i < C; ++i) {

@@ -94,7 +94,7 @@ double Trainer<T>::step(const Dataset<T>& data, std::span<const std::size_t> bat
   tape_->backward(J_);
   optimizer_.step(params_);
   ++steps_;
-  return double(J_.value()(0, 0));
+  return double(tape_->value(J_.index())(0, 0));  // not J_.value(): that checks the tape's liveness under a lock
 }
 
 template <class T>
@@ -156,7 +156,7 @@ History Trainer<T>::fit(const Dataset<T>& train, const Dataset<T>* dev) {
                                       J, epochs_done_ + 1, steps_, optimizer_.learning_rate()));
       cost_sum += J * double(idx.size());
       seen += idx.size();
-      if (classify) right += count_correct(out_.value(), train, idx);
+      if (classify) right += count_correct(tape_->value(out_.index()), train, idx);
       for (auto& f : step_callbacks_) f(*this, StepEvent<T>{epochs_done_ + 1, steps_, k, J, &train, idx});
       if (bar) {
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -1,0 +1,126 @@
+// Gradient checking: compares the engine's backward with centered finite differences and says
+// which parameter block is wrong, and why it probably is.
+//
+// The course's recipe, J'(θ_i) ≈ (J(θ + ε e_i) − J(θ − ε e_i)) / 2ε and the relative error
+// ‖dθ_approx − dθ‖₂ / (‖dθ_approx‖₂ + ‖dθ‖₂), is done per named block (W[1], b[1], ...), and then:
+// - every block is checked and reported, failing or not;
+// - the step is relative to the value, ε·max(1, |θ_i|); a failing block is re-checked over a sweep
+//   of ε and fails only if the best ε fails; a Taylor-remainder slope gives an ε-free second opinion;
+// - piecewise operations (relu, abs, max, clip) report the branch each element took, so an
+//   element whose perturbation crossed a kink is reported as a kink, not a bug;
+// - the cost is evaluated repeatedly at the same θ first: a non-deterministic cost (an unfrozen
+//   random source) makes the verdict "inconclusive", never a false failure;
+// - a failing block gets a diagnosis: a constant ratio (a missing 1/m), a sign flip, a transposed
+//   gradient, a block cut off from the cost in backward, the L2 term left out of backward;
+// - the model is left exactly as found: parameter values and gradients, the tape's frozen flag and
+//   random state; the check runs frozen (dropout masks and batch-norm statistics held).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <autodiff/autodiff.hpp>
+
+namespace gc {
+
+enum class Mode {
+  all,          // every element of every block (2 evaluations per element)
+  sampled,      // a seeded sample of samples_per_block elements per block, all of a small block
+  directional,  // one random unit direction per block: ∇J·v against (J(θ+εv) − J(θ−εv)) / 2ε
+  probes,       // a directional probe per block first, then element-level (sampled) only where it failed
+};
+
+enum class Verdict {
+  pass,          // relative error ≤ pass_threshold (or both gradients exactly zero)
+  warning,       // between the thresholds: look closer
+  fail,          // above fail_threshold at the best ε
+  kink,          // off only at elements whose perturbation crossed a kink of relu/abs/max/clip
+  unused,        // the block does not reach the cost: both gradients are exactly zero
+  inconclusive,  // the cost is not deterministic at fixed θ
+};
+const char* to_string(Verdict v);
+const char* to_string(Mode m);
+
+struct Options {
+  Mode mode = Mode::all;
+  double eps = 1e-7;               // relative step: ε·max(1, |θ_i|)
+  double pass_threshold = 1e-7;    // the course: ~1e-7 is great
+  double fail_threshold = 1e-3;    // the course: ~1e-3 means a bug
+  std::size_t samples_per_block = 20;
+  std::uint64_t seed = 0;          // sampling and directions; printed in the report
+  bool sweep_eps = true;           // on a failure, retry over ε ∈ {1e-3 … 1e-9} and keep the best
+  bool taylor = true;              // on a failure, measure the Taylor-remainder slope
+  std::size_t noise_repeats = 3;   // evaluations of J at the unperturbed θ
+  // λ/m of an L2 term λ/(2m)·Σ‖W‖² in the cost: lets the checker recognise a backward that left
+  // L2 out (the difference numeric − analytic equals (λ/m)·W). 0: not diagnosed.
+  double l2_scale = 0;
+  bool contract_checks = true;     // zero seed, seed linearity, repeated backward (engine contract)
+};
+
+// One parameter block's result.
+struct BlockResult {
+  std::string name;
+  ad::Shape shape{0, 0};
+  std::size_t checked = 0;         // elements (or directions) compared
+  double relative_error = 0;       // ‖n − a‖ / (‖n‖ + ‖a‖) over the checked elements
+  double max_abs_diff = 0;
+  std::size_t worst_index = 0;     // flat (row-major) index of the worst element
+  double worst_numeric = 0, worst_analytic = 0;
+  double analytic_norm = 0, numeric_norm = 0;
+  std::size_t kinks = 0;           // checked elements whose perturbation crossed a kink (excluded)
+  double best_eps = 0;             // the ε the verdict is based on
+  std::vector<std::pair<double, double>> eps_sweep;  // (ε, relative error) when swept
+  double taylor_slope = 0;         // ~2: gradient right, ~1: wrong (0: not measured)
+  Verdict verdict = Verdict::pass;
+  std::string diagnosis;           // why it probably failed, or a note ("both zero")
+  std::vector<std::string> warnings;
+};
+
+struct Report {
+  std::vector<BlockResult> blocks;
+  Options options;
+  double cost = 0;                 // J at θ
+  double relative_error = 0;       // over all checked elements of all blocks
+  std::size_t evaluations = 0;     // cost evaluations used
+  double seconds = 0;
+  std::vector<std::string> notes;  // warnings about the whole check (float graph, cost magnitude, ...)
+  bool deterministic = true;
+  std::vector<std::string> contract_failures;  // engine contract checks that failed (tape form)
+
+  // True when the check was conclusive, no block failed (pass, warning, kink or unused) and the
+  // engine contract held.
+  bool passed() const;
+  const BlockResult* block(const std::string& name) const;
+  std::string table() const;       // an aligned table (fmt)
+  nlohmann::json to_json() const;
+};
+
+// Checks the gradients of `cost` (a (1, 1) node of `tape`) with respect to `params` (all the
+// tape's parameters when empty) by replaying the tape. Float tapes are checked with ε and
+// thresholds scaled for float and a note in the report; prefer double (or the closure form).
+template <class T>
+Report check(ad::Tape<T>& tape, ad::Var<T> cost, std::vector<ad::Parameter<T>*> params = {},
+             const Options& options = {});
+
+// For graphs whose shape changes: `build` records the cost on the fresh tape it is given, once per
+// evaluation.
+Report check(const std::function<ad::Var<double>(ad::Tape<double>&)>& build,
+             std::vector<ad::Parameter<double>*> params, const Options& options = {});
+
+// Checks at random initialization and again after `steps` training steps (each a call of
+// `train_step`, which updates the parameters): both reports, in that order.
+template <class T>
+std::vector<Report> check_during_training(ad::Tape<T>& tape, ad::Var<T> cost, std::vector<ad::Parameter<T>*> params,
+                                          const std::function<void()>& train_step, std::size_t steps,
+                                          const Options& options = {});
+
+// For a user's own operation: the full Jacobian of `op` (inputs → a matrix output) by backward
+// with one unit seed per output element, against centered differences; one block per input.
+Report check_jacobian(const std::function<ad::Var<double>(ad::Tape<double>&, const std::vector<ad::Var<double>>&)>& op,
+                      std::vector<ad::Parameter<double>*> inputs, const Options& options = {});
+
+}  // namespace gc

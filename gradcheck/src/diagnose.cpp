@@ -1,0 +1,138 @@
+// Why a block probably failed: the patterns that real backward bugs leave in the numbers.
+#include <cmath>
+
+#include "internal.hpp"
+
+namespace gc::detail {
+namespace {
+
+double dot(const std::vector<double>& x, const std::vector<double>& y) {
+  double s = 0;
+  for (std::size_t k = 0; k < x.size(); ++k) s += x[k] * y[k];
+  return s;
+}
+
+double norm(const std::vector<double>& x) { return std::sqrt(dot(x, x)); }
+
+// ‖x − y‖ / (‖x‖ + ‖y‖).
+double distance(const std::vector<double>& x, const std::vector<double>& y) {
+  double d = 0;
+  for (std::size_t k = 0; k < x.size(); ++k) d += (x[k] - y[k]) * (x[k] - y[k]);
+  const double denominator = norm(x) + norm(y);
+  return denominator == 0 ? 0 : std::sqrt(d) / denominator;
+}
+
+constexpr double pattern_tolerance = 1e-4;
+
+// "analytic is 16× numeric": a hint for the usual constant factors.
+std::string ratio_hint(double c) {
+  const double k = std::round(c), inverse = std::round(1 / c);
+  if (std::abs(c - 2) < 1e-3) return "a factor 2 (the derivative of a square taken twice, or ½ left out?)";
+  if (std::abs(c - 0.5) < 1e-3) return "a factor ½ (a 2 missing from the derivative of a square?)";
+  if (k >= 2 && std::abs(c - k) < 1e-3 * k) return fmt::format("a missing 1/m (m = {:.0f})?", k);
+  if (inverse >= 2 && std::abs(1 / c - inverse) < 1e-3 * inverse)
+    return fmt::format("divided by m twice, or an extra 1/{:.0f}?", inverse);
+  return "a wrong constant factor";
+}
+
+}  // namespace
+
+void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o, BlockResult& r, bool probe) {
+  const auto& n = c.numeric;
+  const auto& a = c.analytic;
+  if (n.empty()) return;
+  if (norm(a) == 0 && norm(n) > 0) {
+    r.diagnosis = b.reached ? "analytic gradient is zero where the numeric one is not: backward drops this block"
+                            : "analytic gradient is zero where the numeric one is not: the block is disconnected "
+                              "from the cost in backward (the sweep never reached it)";
+    return;
+  }
+  if (norm(n) == 0 && norm(a) > 0) {
+    r.diagnosis = "numeric gradient is zero where the analytic one is not: the cost does not depend on this block, "
+                  "but backward writes a gradient to it";
+    return;
+  }
+  // a ≈ c·n for one constant c: a sign flip or a scale error.
+  const double ratio = dot(a, n) / dot(n, n);
+  std::vector<double> scaled(n.size());
+  for (std::size_t k = 0; k < n.size(); ++k) scaled[k] = ratio * n[k];
+  if (distance(a, scaled) < pattern_tolerance) {
+    if (std::abs(ratio + 1) < 1e-3) r.diagnosis = "sign flip: analytic = −numeric";
+    else
+      r.diagnosis = fmt::format("analytic is {:.4g}× numeric for every element: {}", ratio, ratio_hint(ratio));
+    return;
+  }
+  // The transposed gradient: analytic(i, j) = numeric(j, i) (square blocks).
+  if (probe && b.shape[0] == b.shape[1] && b.shape[0] > 1) {
+    const std::size_t cols = b.shape[1];
+    std::vector<double> transposed_numeric;
+    std::vector<std::uint8_t> base;
+    if (J.branches) J.branches(base);
+    for (std::size_t i : c.index) {
+      const std::size_t t = (i % cols) * cols + i / cols;
+      transposed_numeric.push_back(numeric_element(J, b, t, r.best_eps, base, nullptr));
+    }
+    if (distance(a, transposed_numeric) < pattern_tolerance) {
+      r.diagnosis = "analytic is the transpose of numeric: a transposed gradient (dW = dZ·Aᵀ written as (dZ·Aᵀ)ᵀ?)";
+      return;
+    }
+  }
+  // The L2 term in the cost but not in backward: numeric − analytic = (λ/m)·W.
+  if (o.l2_scale > 0) {
+    std::vector<double> difference(n.size()), l2(n.size());
+    for (std::size_t k = 0; k < n.size(); ++k) {
+      difference[k] = n[k] - a[k];
+      l2[k] = o.l2_scale * b.get(c.index[k]);
+    }
+    if (distance(difference, l2) < pattern_tolerance) {
+      r.diagnosis = fmt::format("numeric − analytic = (λ/m)·{} with λ/m = {:g}: the L2 term is in the cost but left out "
+                                "of backward",
+                                b.name, o.l2_scale);
+      return;
+    }
+  }
+  r.diagnosis = fmt::format("no simple pattern (not a constant factor, sign, transpose{}); worst element #{}: numeric "
+                            "{:.6g}, analytic {:.6g}",
+                            o.l2_scale > 0 ? " or missing L2" : "", r.worst_index, r.worst_numeric,
+                            r.worst_analytic);
+}
+
+double taylor_slope(Evaluator& J, BlockView& b, double J0, std::mt19937_64& rng) {
+  const std::size_t n = b.size();
+  std::normal_distribution<double> normal;
+  std::vector<double> v(n), original(n);
+  double vnorm = 0, scale = 1;
+  for (std::size_t k = 0; k < n; ++k) {
+    v[k] = normal(rng);
+    vnorm += v[k] * v[k];
+    original[k] = b.get(k);
+    scale = std::max(scale, std::abs(original[k]));
+  }
+  vnorm = std::sqrt(vnorm);
+  double slope_numerator = 0, slope_denominator = 0, mean_x = 0, mean_y = 0;
+  std::vector<std::pair<double, double>> points;
+  for (double h : {1e-1, 3e-2, 1e-2, 3e-3, 1e-3}) {
+    const double step = h * scale / vnorm;
+    double derivative = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      b.set(k, original[k] + step * v[k]);
+      derivative += b.analytic[k] * (b.get(k) - original[k]);
+    }
+    const double remainder = std::abs(J() - J0 - derivative);
+    // Below rounding the remainder is noise, not a slope.
+    if (remainder > 1e-12 * std::max(1.0, std::abs(J0))) points.emplace_back(std::log(h), std::log(remainder));
+  }
+  for (std::size_t k = 0; k < n; ++k) b.set(k, original[k]);
+  if (points.size() < 2) return 0;
+  for (auto [x, y] : points) {
+    mean_x += x / double(points.size());
+    mean_y += y / double(points.size());
+  }
+  for (auto [x, y] : points) {
+    slope_numerator += (x - mean_x) * (y - mean_y);
+    slope_denominator += (x - mean_x) * (x - mean_x);
+  }
+  return slope_numerator / slope_denominator;
+}
+
+}  // namespace gc::detail

@@ -1,0 +1,13 @@
+// The checker's driver, shared by the front ends (tape, closure, Jacobian).
+#pragma once
+
+#include "internal.hpp"
+
+namespace gc::detail {
+
+BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std::vector<std::uint8_t>& base,
+                        std::mt19937_64& rng, double J0);
+// The whole check of `blocks`: noise floor, then every block. Leaves parameter values as found.
+Report run(Evaluator& J, std::vector<BlockView>& blocks, const Options& o);
+
+}  // namespace gc::detail

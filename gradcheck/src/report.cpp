@@ -1,0 +1,115 @@
+// The report: verdicts, an aligned table for people (fmt) and JSON for programs (nlohmann-json).
+#include <algorithm>
+
+#include "gradcheck/gradcheck.hpp"
+
+namespace gc {
+
+const char* to_string(Verdict v) {
+  switch (v) {
+    case Verdict::pass: return "pass";
+    case Verdict::warning: return "warning";
+    case Verdict::fail: return "FAIL";
+    case Verdict::kink: return "kink";
+    case Verdict::unused: return "unused";
+    case Verdict::inconclusive: return "inconclusive";
+  }
+  return "?";
+}
+
+const char* to_string(Mode m) {
+  switch (m) {
+    case Mode::all: return "all";
+    case Mode::sampled: return "sampled";
+    case Mode::directional: return "directional";
+    case Mode::probes: return "probes";
+  }
+  return "?";
+}
+
+bool Report::passed() const {
+  if (!deterministic || !contract_failures.empty()) return false;
+  return std::none_of(blocks.begin(), blocks.end(),
+                      [](const BlockResult& b) { return b.verdict == Verdict::fail || b.verdict == Verdict::inconclusive; });
+}
+
+const BlockResult* Report::block(const std::string& name) const {
+  for (const auto& b : blocks)
+    if (b.name == name) return &b;
+  return nullptr;
+}
+
+std::string Report::table() const {
+  std::string out = fmt::format(
+      "gradient check: J = {:.6g}, mode {}, ε = {:.0e}, seed {}, {} evaluations, {:.1f} ms\n"
+      "overall relative error {:.2e}: {}\n",
+      cost, to_string(options.mode), options.eps, options.seed, evaluations, 1e3 * seconds, relative_error,
+      passed() ? "PASS" : (deterministic ? "FAIL" : "INCONCLUSIVE"));
+  std::size_t name_width = 5;
+  for (const auto& b : blocks) name_width = std::max(name_width, b.name.size());
+  out += fmt::format("{:<{}}  {:>11}  {:>7}  {:>9}  {:>9}  {:>34}  {}\n", "block", name_width, "shape", "checked",
+                     "rel.error", "max|diff|", "worst (i, j): numeric / analytic", "verdict");
+  for (const auto& b : blocks) {
+    const std::string worst =
+        b.checked ? fmt::format("({}, {}): {:.5g} / {:.5g}", b.worst_index / std::max<std::size_t>(b.shape[1], 1),
+                                b.worst_index % std::max<std::size_t>(b.shape[1], 1), b.worst_numeric, b.worst_analytic)
+                  : "-";
+    out += fmt::format("{:<{}}  {:>11}  {:>7}  {:>9.2e}  {:>9.2e}  {:>34}  {}\n", b.name, name_width,
+                       ad::to_string(b.shape), b.checked, b.relative_error, b.max_abs_diff, worst, to_string(b.verdict));
+  }
+  for (const auto& b : blocks) {
+    if (!b.diagnosis.empty()) out += fmt::format("  {}: {}\n", b.name, b.diagnosis);
+    if (!b.eps_sweep.empty()) {
+      out += fmt::format("  {}: error vs ε:", b.name);
+      for (auto [eps, err] : b.eps_sweep) out += fmt::format("  {:.0e}→{:.1e}", eps, err);
+      out += fmt::format("  (best ε {:.0e})\n", b.best_eps);
+    }
+    if (b.taylor_slope != 0)
+      out += fmt::format("  {}: Taylor remainder slope {:.2f} ({})\n", b.name, b.taylor_slope,
+                         b.taylor_slope > 1.5 ? "~2: the gradient looks right; suspect ε or rounding"
+                                              : "~1: the gradient is wrong");
+    for (const auto& w : b.warnings) out += fmt::format("  {}: {}\n", b.name, w);
+  }
+  for (const auto& f : contract_failures) out += fmt::format("  engine contract broken: {}\n", f);
+  for (const auto& n : notes) out += fmt::format("  note: {}\n", n);
+  return out;
+}
+
+nlohmann::json Report::to_json() const {
+  nlohmann::json j;
+  j["cost"] = cost;
+  j["passed"] = passed();
+  j["deterministic"] = deterministic;
+  j["relative_error"] = relative_error;
+  j["evaluations"] = evaluations;
+  j["seconds"] = seconds;
+  j["options"] = {{"mode", to_string(options.mode)},
+                  {"eps", options.eps},
+                  {"pass_threshold", options.pass_threshold},
+                  {"fail_threshold", options.fail_threshold},
+                  {"samples_per_block", options.samples_per_block},
+                  {"seed", options.seed}};
+  j["notes"] = notes;
+  j["contract_failures"] = contract_failures;
+  j["blocks"] = nlohmann::json::array();
+  for (const auto& b : blocks) {
+    nlohmann::json sweep = nlohmann::json::array();
+    for (auto [eps, err] : b.eps_sweep) sweep.push_back({{"eps", eps}, {"relative_error", err}});
+    j["blocks"].push_back({{"name", b.name},
+                           {"shape", {b.shape[0], b.shape[1]}},
+                           {"checked", b.checked},
+                           {"relative_error", b.relative_error},
+                           {"max_abs_diff", b.max_abs_diff},
+                           {"worst", {{"index", b.worst_index}, {"numeric", b.worst_numeric}, {"analytic", b.worst_analytic}}},
+                           {"kinks", b.kinks},
+                           {"best_eps", b.best_eps},
+                           {"eps_sweep", sweep},
+                           {"taylor_slope", b.taylor_slope},
+                           {"verdict", to_string(b.verdict)},
+                           {"diagnosis", b.diagnosis},
+                           {"warnings", b.warnings}});
+  }
+  return j;
+}
+
+}  // namespace gc

@@ -99,6 +99,20 @@ inline void write_grad(GradSink<T> s, F f) {
     for (std::size_t i = 0; i < n; ++i) g[i] += f(i);
 }
 
+// Σ x[0..n): eight independent partial sums, so that the additions pipeline and vectorize
+// (a single accumulator is a serial chain of dependent adds, 4 cycles each, ~8× slower).
+template <class T>
+inline T sum_contiguous(const T* x, std::size_t n) {
+  T partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (std::size_t l = 0; l < 8; ++l) partial[l] += x[k + l];
+  T total = 0;
+  for (; k < n; ++k) total += x[k];
+  for (std::size_t l = 0; l < 8; ++l) total += partial[l];
+  return total;
+}
+
 // Sums a full (R, C) gradient into the sink's (broadcast) shape: (R, C), (R, 1), (1, C) or (1, 1).
 template <class T>
 inline void reduce_into(GradSink<T> s, const T* full, const Shape& shape) {
@@ -111,21 +125,14 @@ inline void reduce_into(GradSink<T> s, const T* full, const Shape& shape) {
   }
   if (s.first) std::fill(g, g + r * c, T(0));
   if (c == 1 && r == R) {
-    for (std::size_t i = 0; i < R; ++i) {
-      T acc = 0;
-      const T* row = full + i * C;
-      for (std::size_t j = 0; j < C; ++j) acc += row[j];
-      g[i] += acc;
-    }
+    for (std::size_t i = 0; i < R; ++i) g[i] += sum_contiguous(full + i * C, C);
   } else if (r == 1 && c == C) {
     for (std::size_t i = 0; i < R; ++i) {
       const T* row = full + i * C;
       for (std::size_t j = 0; j < C; ++j) g[j] += row[j];
     }
   } else {
-    T acc = 0;
-    for (std::size_t k = 0; k < R * C; ++k) acc += full[k];
-    g[0] += acc;
+    g[0] += sum_contiguous(full, R * C);
   }
 }
 

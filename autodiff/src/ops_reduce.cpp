@@ -31,20 +31,14 @@ struct Reduce {
     T* y = n.value.data();
     const std::size_t R = in[0], C = in[1];
     if (axis == whole) {
-      T acc = 0;
-      for (std::size_t k = 0; k < R * C; ++k) acc += x[k];
-      y[0] = acc * scale;
+      y[0] = sum_contiguous(x, R * C) * scale;
     } else if (axis == 0) {  // column sums, accumulated row by row (contiguous)
       std::fill(y, y + C, T(0));
       for (std::size_t i = 0; i < R; ++i)
         for (std::size_t j = 0; j < C; ++j) y[j] += x[i * C + j];
       for (std::size_t j = 0; j < C; ++j) y[j] *= scale;
     } else {
-      for (std::size_t i = 0; i < R; ++i) {
-        T acc = 0;
-        for (std::size_t j = 0; j < C; ++j) acc += x[i * C + j];
-        y[i] = acc * scale;
-      }
+      for (std::size_t i = 0; i < R; ++i) y[i] = sum_contiguous(x + i * C, C) * scale;
     }
   }
   static void backward(Tape<T>& t, Node<T>& n) {

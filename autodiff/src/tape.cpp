@@ -201,6 +201,20 @@ void Tape<T>::forward() {
 }
 
 template <class T>
+void Tape<T>::forward(std::uint32_t from) {
+  for (std::uint32_t i = from; i < nodes_.size(); ++i)
+    if (nodes_[i].op) run_forward(nodes_[i], i);
+}
+
+template <class T>
+std::uint32_t Tape<T>::first_consumer(std::uint32_t index) const {
+  for (std::uint32_t i = index + 1; i < nodes_.size(); ++i)
+    for (auto p : nodes_[i].parents)
+      if (p == index) return i;
+  return static_cast<std::uint32_t>(nodes_.size());
+}
+
+template <class T>
 GradSink<T> Tape<T>::sink(std::uint32_t index) {
   Node<T>& n = nodes_[index];
   Tensor<T>& g = n.kind == NodeKind::parameter ? n.param->grad : n.grad;
@@ -281,6 +295,13 @@ const Tensor<T>& Tape<T>::grad(std::uint32_t index) {
     g.fill(T(0));
   }
   return g;
+}
+
+template <class T>
+std::uint32_t Tape<T>::index_of(const Parameter<T>& p) const {
+  for (std::size_t k = 0; k < params_.size(); ++k)
+    if (params_[k] == &p) return param_nodes_[k];
+  return static_cast<std::uint32_t>(nodes_.size());
 }
 
 template <class T>

@@ -271,7 +271,12 @@ Report run(Evaluator& J, std::vector<BlockView>& blocks, const Options& o) {
     if (std::abs(J0) > 1e4 || (J0 != 0 && std::abs(J0) < 1e-4))
       report.notes.push_back(fmt::format("the cost {:.3e} is far from order 1: relative errors lose meaning", J0));
     std::mt19937_64 rng(o.seed);
-    for (auto& b : blocks) report.blocks.push_back(check_block(J, b, o, base, rng, J0));
+    for (auto& b : blocks) {
+      J.start = b.first_node;
+      report.blocks.push_back(check_block(J, b, o, base, rng, J0));
+      J.start = 0;
+      J();  // every node back at θ before the next block replays from its own first node
+    }
     // The overall error, the course's single number, from the blocks' norms and differences.
     double diff2 = 0, nn = 0, aa = 0;
     for (const auto& r : report.blocks) {

@@ -128,11 +128,14 @@ Report check(ad::Tape<T>& tape, ad::Var<T> cost, std::vector<ad::Parameter<T>*> 
   tape.forward();
   tape.backward(cost);
   std::vector<detail::BlockView> blocks;
-  for (auto* p : params) blocks.push_back(detail::view(p, tape.reached(*p)));
+  for (auto* p : params) {
+    blocks.push_back(detail::view(p, tape.reached(*p)));
+    blocks.back().first_node = tape.first_consumer(tape.index_of(*p));
+  }
   const std::uint32_t out = cost.index();
   detail::Evaluator J;
-  J.cost = [&tape, out] {
-    tape.forward();
+  J.cost = [&tape, &J, out] {
+    tape.forward(J.start);
     return double(tape.value(out)(0, 0));
   };
   if (tape.has_branches()) J.branches = [&tape](std::vector<std::uint8_t>& b) { tape.branches(b); };

@@ -16,6 +16,9 @@ struct Evaluator {
   std::function<double()> cost;
   std::function<void(std::vector<std::uint8_t>&)> branches;  // empty: no piecewise operations
   std::size_t evaluations = 0;
+  // Where a replay may start: the first node that reads the block being perturbed (0: all).
+  // Everything before it is unchanged by the perturbation, so the tape front end skips it.
+  std::uint32_t start = 0;
   std::vector<std::uint8_t> scratch;  // reused: no allocation per evaluation
 
   double operator()() {
@@ -38,6 +41,7 @@ struct BlockView {
   std::function<void(std::size_t, double)> set;
   std::vector<double> analytic;  // the backward's gradient, flat
   bool reached = true;           // did the backward sweep reach it
+  std::uint32_t first_node = 0;  // the first tape node reading it (replays start there)
   std::size_t size() const { return shape[0] * shape[1]; }
 };
 

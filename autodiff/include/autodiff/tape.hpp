@@ -115,6 +115,11 @@ class Tape {
   // --- running --------------------------------------------------------------------------------
   // Replays every operation in order on the current input and parameter values.
   void forward();
+  // Replays only the operations from node `from` on: enough after changing a leaf whose first
+  // consumer is `from` (first_consumer), when every earlier node is up to date.
+  void forward(std::uint32_t from);
+  // The first operation that reads node `index` (size() when none does).
+  std::uint32_t first_consumer(std::uint32_t index) const;
   // One reverse sweep from a (1, 1) cost, seeded with 1. Parameter gradients are overwritten.
   void backward(Var<T> cost);
   // The same from any node, seeded with `seed` of that node's shape.
@@ -134,6 +139,8 @@ class Tape {
   const std::vector<Parameter<T>*>& parameters() const { return params_; }
   // A name for messages: the node's own, or "<op>#<index>".
   std::string describe(std::uint32_t index) const;
+  // The node of a parameter on this tape, or size() when the tape does not use it.
+  std::uint32_t index_of(const Parameter<T>& p) const;
   // Was the parameter reached by the last backward? (false: its gradient is exactly zero)
   bool reached(const Parameter<T>& p) const;
   // The branch bytes of every piecewise operation, concatenated (the checker's kink detection).

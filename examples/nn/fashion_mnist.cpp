@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   ad::use_best_blas_kernels(argv);
 
   CLI::App app{"Train an MLP on Fashion-MNIST and report its test accuracy"};
-  std::size_t epochs = 10, batch = 128, dev_size = 5000, limit = 0, patience = 3;
+  std::size_t epochs = 10, batch = 128, dev_size = 5000, limit = 0, patience = 3, gradcheck_step = 0;
   std::vector<std::size_t> hidden{512, 256};
   double learning_rate = 3e-3, decay = 0.75, l2 = 1e-4, keep_prob = 0.9, input_keep_prob = 0.9;
   bool no_batch_norm = false, evaluate_train = false;
@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   app.add_option("--history", history_path, "write the per-epoch history to this CSV file");
   app.add_option("--save", save_path, "save a checkpoint (model, Adam state, normalization) to this .npz file");
   app.add_flag("--evaluate-train", evaluate_train, "a full evaluation pass on the training set each epoch");
+  app.add_option("--gradcheck-step", gradcheck_step,
+                 "check the gradients (in double, 16 examples, directional probes) after this step");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -87,6 +89,7 @@ int main(int argc, char** argv) {
     options.patience = dev_size ? patience : 0;
     options.evaluate_train = evaluate_train;
     nn::Trainer<float> trainer(model, nn::Loss::softmax_cross_entropy, adam, options);
+    if (gradcheck_step) trainer.on_step(nn::gradcheck_callback<float>({.at_step = gradcheck_step}));
     const auto t1 = std::chrono::steady_clock::now();
     auto history = trainer.fit(parts.train, dev_size ? &parts.dev : nullptr);
     const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ enum class Verdict {
 };
 const char* to_string(Verdict v);
 const char* to_string(Mode m);
+// Printable (Boost.Test's BOOST_TEST(report.block("b[1]").verdict == gc::Verdict::fail) needs it).
+inline std::ostream& operator<<(std::ostream& out, Verdict v) { return out << to_string(v); }
+inline std::ostream& operator<<(std::ostream& out, Mode m) { return out << to_string(m); }
 
 struct Options {
   Mode mode = Mode::all;

@@ -5,6 +5,7 @@
 #include "nn/csv.hpp"
 #include "nn/dataset.hpp"
 #include "nn/errors.hpp"
+#include "nn/gradcheck.hpp"
 #include "nn/history.hpp"
 #include "nn/idx.hpp"
 #include "nn/init.hpp"

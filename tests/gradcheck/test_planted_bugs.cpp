@@ -1,0 +1,97 @@
+// Each planted backward bug is flagged in the right block, every other block passes, and the
+// diagnosis names the bug: wrong db[l] only, wrong dW[l] only, a missing 1/m, a sign flip, a
+// transposed dW, L2 left out of backward, and a block dropped or disconnected in backward.
+#define BOOST_TEST_MODULE gradcheck planted bugs
+#include <boost/test/unit_test.hpp>
+
+#include <gradcheck/gradcheck.hpp>
+
+#include "planted.hpp"
+
+using planted::Bug;
+
+namespace {
+
+gc::Report check_with(const planted::Plan& plan) {
+  planted::Mlp<double> mlp;
+  ad::Tape<double> tape;
+  auto J = mlp.cost(tape, plan);
+  gc::Options o;
+  o.l2_scale = mlp.l2_scale();  // lets the checker recognise L2 left out of backward
+  return gc::check(tape, J, mlp.parameters(), o);
+}
+
+// `wrong` fails with a diagnosis containing `diagnosis`; every other block passes.
+void expect_only(const gc::Report& report, const std::string& wrong, const std::string& diagnosis) {
+  BOOST_TEST_MESSAGE(report.table());
+  BOOST_TEST(!report.passed());
+  BOOST_REQUIRE_EQUAL(report.blocks.size(), 6u);
+  for (const auto& b : report.blocks) {
+    BOOST_TEST_CONTEXT(b.name) {
+      if (b.name == wrong) {
+        BOOST_TEST(b.verdict == gc::Verdict::fail);
+        BOOST_TEST(b.relative_error > 1e-3);
+        BOOST_TEST(b.diagnosis.find(diagnosis) != std::string::npos, "diagnosis: " << b.diagnosis);
+      } else {
+        BOOST_TEST(b.verdict == gc::Verdict::pass);
+        BOOST_TEST(b.relative_error < 1e-7);
+      }
+    }
+  }
+  // The table carries the diagnosis next to the failing block's name.
+  BOOST_TEST(report.table().find(wrong + ": ") != std::string::npos);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(wrong_db_only) {
+  // g'(Z) forgotten in db[1]: no constant factor, so the checker says so and shows the worst element.
+  expect_only(check_with(planted::plant(1, Bug::db_wrong)), "b[1]", "no simple pattern");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_dW_only) {
+  expect_only(check_with(planted::plant(2, Bug::dW_wrong)), "W[2]", "no simple pattern");
+}
+
+BOOST_AUTO_TEST_CASE(missing_one_over_m) {
+  const auto report = check_with(planted::plant(2, Bug::db_times_m));
+  expect_only(report, "b[2]", "missing 1/m");
+  BOOST_TEST(report.block("b[2]")->diagnosis.find("m = 16") != std::string::npos);
+  BOOST_TEST(report.block("b[2]")->diagnosis.find("16×") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(missing_one_over_m_in_dW) {
+  expect_only(check_with(planted::plant(3, Bug::dW_times_m)), "W[3]", "missing 1/m");
+}
+
+BOOST_AUTO_TEST_CASE(sign_flip) {
+  expect_only(check_with(planted::plant(3, Bug::db_sign)), "b[3]", "sign flip");
+  expect_only(check_with(planted::plant(1, Bug::dW_sign)), "W[1]", "sign flip");
+}
+
+BOOST_AUTO_TEST_CASE(transposed_dW_of_a_square_W) {
+  expect_only(check_with(planted::plant(2, Bug::dW_transposed)), "W[2]", "transpose");
+}
+
+BOOST_AUTO_TEST_CASE(l2_left_out_of_backward) {
+  planted::Plan plan;
+  plan.l2_missing = 2;
+  const auto report = check_with(plan);
+  expect_only(report, "W[2]", "L2");
+  BOOST_TEST(report.block("W[2]")->diagnosis.find("left out of backward") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(block_dropped_in_backward) {
+  // Backward writes zeros to db[3]: reached, but the analytic gradient is zero.
+  const auto report = check_with(planted::plant(3, Bug::db_zero));
+  expect_only(report, "b[3]", "drops");
+  BOOST_TEST(report.block("b[3]")->analytic_norm == 0);
+}
+
+BOOST_AUTO_TEST_CASE(block_disconnected_in_backward) {
+  // Backward never writes db[1]: the sweep does not reach b[1], although the cost depends on it.
+  const auto report = check_with(planted::plant(1, Bug::db_skipped));
+  expect_only(report, "b[1]", "disconnected");
+  // Not "unused": the numeric gradient is not zero, so this is a bug.
+  BOOST_TEST(report.block("b[1]")->numeric_norm > 0);
+}

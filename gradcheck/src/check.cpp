@@ -184,14 +184,16 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
   if (probe_first) direction = random_unit(b.size(), rng);
   else idx = choose(b.size(), o, rng, o.mode == Mode::all);
 
-  Comparison c = measure(o.eps);
+  if (probe_first) r.best_eps = o.directional_eps;
+  Comparison c = measure(r.best_eps);
   Errors e = compare(without_kinks(c, o, r.kinks));
   if (o.mode == Mode::probes && grade(e.relative, o) != Verdict::pass) {
     // The probe failed: localise with element-level checks in this block only.
     r.warnings.push_back(fmt::format("directional probe error {:.2e}: checked elements", e.relative));
     direction.clear();
     idx = choose(b.size(), o, rng, false);
-    c = measure(o.eps);
+    r.best_eps = o.eps;
+    c = measure(r.best_eps);
     e = compare(without_kinks(c, o, r.kinks));
   }
   Comparison kept = without_kinks(c, o, r.kinks);
@@ -206,6 +208,7 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
   }
   if (r.verdict != Verdict::pass && o.sweep_eps) {
     // A bad ε (truncation above, rounding below) is not a bug: keep the best of a sweep.
+    const double first_eps = r.best_eps;
     double best = e.relative;
     for (double eps : {1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9}) {
       std::size_t kinks = 0;
@@ -221,9 +224,9 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
       }
     }
     r.verdict = grade(best, o);
-    if (r.verdict != Verdict::fail && r.best_eps != o.eps)
+    if (r.verdict != Verdict::fail && r.best_eps != first_eps)
       r.warnings.push_back(fmt::format("error {:.2e} at ε={:.0e}, {:.2e} at ε={:.0e}: a step-size effect", e.relative,
-                                       o.eps, best, r.best_eps));
+                                       first_eps, best, r.best_eps));
   }
   if (r.verdict == Verdict::pass && r.kinks > 0) {
     r.verdict = Verdict::kink;
@@ -232,14 +235,24 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
   }
   if (r.verdict == Verdict::fail || r.verdict == Verdict::warning) {
     if (!direction.empty()) {
-      // A directional failure: element-level values make the diagnosis possible.
+      // A directional failure: element-level values locate the error and make the diagnosis
+      // possible. The row then shows them; the verdict stays the worse of the two, since the
+      // sampled elements may miss the wrong ones the direction caught.
+      r.warnings.push_back(fmt::format("directional error {:.2e} at ε={:.0e}; the row shows sampled elements",
+                                       r.relative_error, r.best_eps));
       idx = choose(b.size(), o, rng, false);
       direction.clear();
       kept = without_kinks(measure(r.best_eps), o, r.kinks);
+      const Verdict directional_verdict = r.verdict;
+      fill(r, kept, compare(kept));
+      const Verdict element_verdict = grade(r.relative_error, o);
+      r.verdict = directional_verdict == Verdict::fail || element_verdict == Verdict::fail ? Verdict::fail
+                                                                                           : Verdict::warning;
     }
     diagnose(J, b, kept, o, r);
     if (o.taylor && r.verdict == Verdict::fail) r.taylor_slope = taylor_slope(J, b, J0, rng);
   }
+  r.directional = !direction.empty();
   if (r.analytic_norm != 0 && r.analytic_norm < 1e-10 && r.checked == b.size())
     r.warnings.push_back(fmt::format("gradient norm {:.1e} is tiny: vanishing gradients?", r.analytic_norm));
   return r;

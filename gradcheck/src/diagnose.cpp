@@ -1,4 +1,5 @@
 // Why a block probably failed: the patterns that real backward bugs leave in the numbers.
+#include <algorithm>
 #include <cmath>
 
 #include "internal.hpp"
@@ -52,49 +53,72 @@ void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o,
                   "but backward writes a gradient to it";
     return;
   }
+  // A weight block's gradient is data term + L2 term, and a bug usually sits in one of them: the
+  // patterns are looked for in the whole gradient and then, when L2 is on, in the data term alone
+  // (the L2 gradient (λ/m)·θ taken out of both sides).
+  std::vector<double> l2(n.size(), 0.0);
+  if (o.l2_scale > 0)
+    for (std::size_t k = 0; k < n.size(); ++k) l2[k] = o.l2_scale * b.get(c.index[k]);
+  auto minus = [](const std::vector<double>& x, const std::vector<double>& y) {
+    std::vector<double> d(x.size());
+    for (std::size_t k = 0; k < x.size(); ++k) d[k] = x[k] - y[k];
+    return d;
+  };
+  struct Part {
+    std::vector<double> analytic, numeric;
+    const char* prefix;
+  };
+  std::vector<Part> parts{{a, n, ""}};
+  if (o.l2_scale > 0)
+    parts.push_back({minus(a, l2), minus(n, l2), "in the data term (the L2 gradient (λ/m)·θ taken out): "});
+
   // a ≈ c·n for one constant c: a sign flip or a scale error.
-  const double ratio = dot(a, n) / dot(n, n);
-  std::vector<double> scaled(n.size());
-  for (std::size_t k = 0; k < n.size(); ++k) scaled[k] = ratio * n[k];
-  if (distance(a, scaled) < pattern_tolerance) {
-    if (std::abs(ratio + 1) < 1e-3) r.diagnosis = "sign flip: analytic = −numeric";
-    else
-      r.diagnosis = fmt::format("analytic is {:.4g}× numeric for every element: {}", ratio, ratio_hint(ratio));
-    return;
+  for (const auto& p : parts) {
+    const double numeric_squared = dot(p.numeric, p.numeric);
+    if (numeric_squared == 0) continue;
+    const double ratio = dot(p.analytic, p.numeric) / numeric_squared;
+    std::vector<double> scaled(n.size());
+    for (std::size_t k = 0; k < n.size(); ++k) scaled[k] = ratio * p.numeric[k];
+    if (distance(p.analytic, scaled) < pattern_tolerance) {
+      if (std::abs(ratio + 1) < 1e-3) r.diagnosis = fmt::format("{}sign flip: analytic = −numeric", p.prefix);
+      else
+        r.diagnosis = fmt::format("{}analytic is {:.4g}× numeric for every element: {}", p.prefix, ratio,
+                                  ratio_hint(ratio));
+      return;
+    }
   }
   // The transposed gradient: analytic(i, j) = numeric(j, i) (square blocks).
   if (probe && b.shape[0] == b.shape[1] && b.shape[0] > 1) {
     const std::size_t cols = b.shape[1];
-    std::vector<double> transposed_numeric;
+    std::vector<double> transposed_numeric, transposed_l2;
     std::vector<std::uint8_t> base;
     if (J.branches) J.branches(base);
     for (std::size_t i : c.index) {
       const std::size_t t = (i % cols) * cols + i / cols;
       transposed_numeric.push_back(numeric_element(J, b, t, r.best_eps, base, nullptr));
+      transposed_l2.push_back(o.l2_scale * b.get(t));
     }
-    if (distance(a, transposed_numeric) < pattern_tolerance) {
+    // With L2 on, only the data term is transposed: a − (λ/m)·θ = (n − (λ/m)·θ)ᵀ.
+    const bool transposed =
+        distance(a, transposed_numeric) < pattern_tolerance ||
+        (o.l2_scale > 0 && distance(minus(a, l2), minus(transposed_numeric, transposed_l2)) < pattern_tolerance);
+    if (transposed) {
       r.diagnosis = "analytic is the transpose of numeric: a transposed gradient (dW = dZ·Aᵀ written as (dZ·Aᵀ)ᵀ?)";
       return;
     }
   }
   // The L2 term in the cost but not in backward: numeric − analytic = (λ/m)·W.
-  if (o.l2_scale > 0) {
-    std::vector<double> difference(n.size()), l2(n.size());
-    for (std::size_t k = 0; k < n.size(); ++k) {
-      difference[k] = n[k] - a[k];
-      l2[k] = o.l2_scale * b.get(c.index[k]);
-    }
-    if (distance(difference, l2) < pattern_tolerance) {
-      r.diagnosis = fmt::format("numeric − analytic = (λ/m)·{} with λ/m = {:g}: the L2 term is in the cost but left out "
-                                "of backward",
-                                b.name, o.l2_scale);
-      return;
-    }
+  if (o.l2_scale > 0 && distance(minus(n, a), l2) < pattern_tolerance) {
+    r.diagnosis = fmt::format("numeric − analytic = (λ/m)·{} with λ/m = {:g}: the L2 term is in the cost but left out "
+                              "of backward",
+                              b.name, o.l2_scale);
+    return;
   }
-  r.diagnosis = fmt::format("no simple pattern (not a constant factor, sign, transpose{}); worst element #{}: numeric "
-                            "{:.6g}, analytic {:.6g}",
-                            o.l2_scale > 0 ? " or missing L2" : "", r.worst_index, r.worst_numeric,
-                            r.worst_analytic);
+  const std::size_t cols = std::max<std::size_t>(b.shape[1], 1);
+  r.diagnosis = fmt::format("no simple pattern (not a constant factor, sign, transpose{}); worst element ({}, {}): "
+                            "numeric {:.6g}, analytic {:.6g}",
+                            o.l2_scale > 0 ? " or missing L2" : "", r.worst_index / cols, r.worst_index % cols,
+                            r.worst_numeric, r.worst_analytic);
 }
 
 double taylor_slope(Evaluator& J, BlockView& b, double J0, std::mt19937_64& rng) {
@@ -111,7 +135,9 @@ double taylor_slope(Evaluator& J, BlockView& b, double J0, std::mt19937_64& rng)
   vnorm = std::sqrt(vnorm);
   double slope_numerator = 0, slope_denominator = 0, mean_x = 0, mean_y = 0;
   std::vector<std::pair<double, double>> points;
-  for (double h : {1e-1, 3e-2, 1e-2, 3e-3, 1e-3}) {
+  // Small enough that a wrong gradient's linear term dominates the remainder, large enough that a
+  // right gradient's h² term stays far above rounding.
+  for (double h : {1e-2, 3e-3, 1e-3, 3e-4, 1e-4}) {
     const double step = h * scale / vnorm;
     double derivative = 0;
     for (std::size_t k = 0; k < n; ++k) {

@@ -62,6 +62,7 @@ Options adapted(const Options& options, Report& notes_holder) {
   Options o = options;
   if constexpr (std::is_same_v<T, float>) {
     o.eps = std::max(o.eps, 1e-3);
+    o.directional_eps = std::max(o.directional_eps, 1e-3);
     o.pass_threshold = std::max(o.pass_threshold, 1e-3);
     o.fail_threshold = std::max(o.fail_threshold, 1e-2);
     notes_holder.notes.push_back(

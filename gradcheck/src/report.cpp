@@ -43,17 +43,19 @@ std::string Report::table() const {
   std::string out = fmt::format(
       "gradient check: J = {:.6g}, mode {}, ε = {:.0e}, seed {}, {} evaluations, {:.1f} ms\n"
       "overall relative error {:.2e}: {}\n",
-      cost, to_string(options.mode), options.eps, options.seed, evaluations, 1e3 * seconds, relative_error,
+      cost, to_string(options.mode), options.mode == Mode::directional ? options.directional_eps : options.eps, options.seed, evaluations, 1e3 * seconds, relative_error,
       passed() ? "PASS" : (deterministic ? "FAIL" : "INCONCLUSIVE"));
   std::size_t name_width = 5;
   for (const auto& b : blocks) name_width = std::max(name_width, b.name.size());
   out += fmt::format("{:<{}}  {:>11}  {:>7}  {:>9}  {:>9}  {:>34}  {}\n", "block", name_width, "shape", "checked",
                      "rel.error", "max|diff|", "worst (i, j): numeric / analytic", "verdict");
   for (const auto& b : blocks) {
+    const std::size_t cols = std::max<std::size_t>(b.shape[1], 1);
     const std::string worst =
-        b.checked ? fmt::format("({}, {}): {:.5g} / {:.5g}", b.worst_index / std::max<std::size_t>(b.shape[1], 1),
-                                b.worst_index % std::max<std::size_t>(b.shape[1], 1), b.worst_numeric, b.worst_analytic)
-                  : "-";
+        !b.checked     ? "-"
+        : b.directional ? fmt::format("∇J·v: {:.5g} / {:.5g}", b.worst_numeric, b.worst_analytic)
+                        : fmt::format("({}, {}): {:.5g} / {:.5g}", b.worst_index / cols, b.worst_index % cols,
+                                      b.worst_numeric, b.worst_analytic);
     out += fmt::format("{:<{}}  {:>11}  {:>7}  {:>9.2e}  {:>9.2e}  {:>34}  {}\n", b.name, name_width,
                        ad::to_string(b.shape), b.checked, b.relative_error, b.max_abs_diff, worst, to_string(b.verdict));
   }
@@ -85,6 +87,7 @@ nlohmann::json Report::to_json() const {
   j["seconds"] = seconds;
   j["options"] = {{"mode", to_string(options.mode)},
                   {"eps", options.eps},
+                  {"directional_eps", options.directional_eps},
                   {"pass_threshold", options.pass_threshold},
                   {"fail_threshold", options.fail_threshold},
                   {"samples_per_block", options.samples_per_block},
@@ -98,6 +101,7 @@ nlohmann::json Report::to_json() const {
     j["blocks"].push_back({{"name", b.name},
                            {"shape", {b.shape[0], b.shape[1]}},
                            {"checked", b.checked},
+                           {"directional", b.directional},
                            {"relative_error", b.relative_error},
                            {"max_abs_diff", b.max_abs_diff},
                            {"worst", {{"index", b.worst_index}, {"numeric", b.worst_numeric}, {"analytic", b.worst_analytic}}},

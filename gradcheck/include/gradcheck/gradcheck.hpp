@@ -52,6 +52,11 @@ inline std::ostream& operator<<(std::ostream& out, Mode m) { return out << to_st
 struct Options {
   Mode mode = Mode::all;
   double eps = 1e-7;               // relative step: ε·max(1, |θ_i|)
+  // The step of directional probes, ε·max(1, max|θ|) along a unit direction. One directional
+  // derivative is a single number (no averaging over elements) and is smaller than the gradient's
+  // norm by ~√n, so rounding, ~ε_mach·|J|/h, needs a larger h than the course's 1e-7; truncation
+  // (~h²) is still far below the thresholds at 1e-5.
+  double directional_eps = 1e-5;
   double pass_threshold = 1e-7;    // the course: ~1e-7 is great
   double fail_threshold = 1e-3;    // the course: ~1e-3 means a bug
   std::size_t samples_per_block = 20;
@@ -70,6 +75,7 @@ struct BlockResult {
   std::string name;
   ad::Shape shape{0, 0};
   std::size_t checked = 0;         // elements (or directions) compared
+  bool directional = false;        // compared along one random direction (the worst "element" is it)
   double relative_error = 0;       // ‖n − a‖ / (‖n‖ + ‖a‖) over the checked elements
   double max_abs_diff = 0;
   std::size_t worst_index = 0;     // flat (row-major) index of the worst element

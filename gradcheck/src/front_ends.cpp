@@ -146,6 +146,17 @@ Report check(ad::Tape<T>& tape, ad::Var<T> cost, std::vector<ad::Parameter<T>*> 
   return report;
 }
 
+template <class T>
+std::vector<Report> check_terms(ad::Tape<T>& tape, const std::vector<std::pair<std::string, ad::Var<T>>>& terms,
+                                std::vector<ad::Parameter<T>*> params, const Options& options) {
+  std::vector<Report> reports;
+  for (const auto& [name, term] : terms) {
+    reports.push_back(check(tape, term, params, options));
+    reports.back().term = name;
+  }
+  return reports;
+}
+
 Report check(const std::function<ad::Var<double>(ad::Tape<double>&)>& build, std::vector<ad::Parameter<double>*> params,
              const Options& options) {
   std::vector<detail::BlockView> blocks;
@@ -184,7 +195,11 @@ std::vector<Report> check_during_training(ad::Tape<T>& tape, ad::Var<T> cost, st
 }
 
 Report check_jacobian(const std::function<ad::Var<double>(ad::Tape<double>&, const std::vector<ad::Var<double>>&)>& op,
-                      std::vector<ad::Parameter<double>*> inputs, const Options& o) {
+                      std::vector<ad::Parameter<double>*> inputs, const Options& options) {
+  Options o = options;
+  o.l2_scale = 0;  // an operation's Jacobian has no L2 term
+  std::vector<ad::Tensor<double>> grads;  // the inputs' gradients are left as found
+  for (auto* p : inputs) grads.push_back(p->grad);
   ad::Tape<double> tape;
   std::vector<ad::Var<double>> vars;
   for (auto* p : inputs) vars.push_back(tape.parameter(*p));
@@ -251,10 +266,15 @@ Report check_jacobian(const std::function<ad::Var<double>(ad::Tape<double>&, con
     }
     report.blocks.push_back(std::move(r));
   }
+  for (std::size_t b = 0; b < inputs.size(); ++b) inputs[b]->grad = grads[b];
   return report;
 }
 
 template Report check(ad::Tape<float>&, ad::Var<float>, std::vector<ad::Parameter<float>*>, const Options&);
+template std::vector<Report> check_terms(ad::Tape<float>&, const std::vector<std::pair<std::string, ad::Var<float>>>&,
+                                         std::vector<ad::Parameter<float>*>, const Options&);
+template std::vector<Report> check_terms(ad::Tape<double>&, const std::vector<std::pair<std::string, ad::Var<double>>>&,
+                                         std::vector<ad::Parameter<double>*>, const Options&);
 template Report check(ad::Tape<double>&, ad::Var<double>, std::vector<ad::Parameter<double>*>, const Options&);
 template std::vector<Report> check_during_training(ad::Tape<float>&, ad::Var<float>, std::vector<ad::Parameter<float>*>,
                                                    const std::function<void()>&, std::size_t, const Options&);

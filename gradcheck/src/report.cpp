@@ -41,9 +41,9 @@ const BlockResult* Report::block(const std::string& name) const {
 
 std::string Report::table() const {
   std::string out = fmt::format(
-      "gradient check: J = {:.6g}, mode {}, ε = {:.0e}, seed {}, {} evaluations, {:.1f} ms\n"
+      "gradient check{}: J = {:.6g}, mode {}, ε = {:.0e}, seed {}, {} evaluations, {:.1f} ms\n"
       "overall relative error {:.2e}: {}\n",
-      cost, to_string(options.mode), options.mode == Mode::directional ? options.directional_eps : options.eps, options.seed, evaluations, 1e3 * seconds, relative_error,
+      term.empty() ? "" : fmt::format(" of the {} term", term), cost, to_string(options.mode), options.mode == Mode::directional ? options.directional_eps : options.eps, options.seed, evaluations, 1e3 * seconds, relative_error,
       passed() ? "PASS" : (deterministic ? "FAIL" : "INCONCLUSIVE"));
   std::size_t name_width = 5;
   for (const auto& b : blocks) name_width = std::max(name_width, b.name.size());
@@ -62,7 +62,8 @@ std::string Report::table() const {
   for (const auto& b : blocks) {
     if (!b.diagnosis.empty()) out += fmt::format("  {}: {}\n", b.name, b.diagnosis);
     if (!b.eps_sweep.empty()) {
-      out += fmt::format("  {}: error vs ε:", b.name);
+      out += fmt::format("  {}: error vs ε{}:", b.name,
+                         b.sweep_checked < b.checked ? fmt::format(" ({} sampled elements)", b.sweep_checked) : "");
       for (auto [eps, err] : b.eps_sweep) out += fmt::format("  {:.0e}→{:.1e}", eps, err);
       out += fmt::format("  (best ε {:.0e})\n", b.best_eps);
     }
@@ -83,6 +84,7 @@ nlohmann::json Report::to_json() const {
   j["passed"] = passed();
   j["deterministic"] = deterministic;
   j["relative_error"] = relative_error;
+  j["term"] = term;
   j["evaluations"] = evaluations;
   j["seconds"] = seconds;
   j["options"] = {{"mode", to_string(options.mode)},
@@ -108,6 +110,7 @@ nlohmann::json Report::to_json() const {
                            {"kinks", b.kinks},
                            {"best_eps", b.best_eps},
                            {"eps_sweep", sweep},
+                           {"sweep_checked", b.sweep_checked},
                            {"taylor_slope", b.taylor_slope},
                            {"verdict", to_string(b.verdict)},
                            {"diagnosis", b.diagnosis},

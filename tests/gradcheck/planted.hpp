@@ -173,8 +173,8 @@ struct Mlp {
   std::vector<ad::Parameter<T>*> weights() { return {&W1, &W2, &W3}; }
   double l2_scale() const { return lambda / double(m); }  // the L2 term's gradient is (λ/m)·W
 
-  // Records the cost on `tape` with the bugs of `plan`.
-  ad::Var<T> cost(ad::Tape<T>& tape, const Plan& plan = {}) {
+  // Records the cost on `tape` with the bugs of `plan`; its two terms go to `data` and `l2` when given.
+  ad::Var<T> cost(ad::Tape<T>& tape, const Plan& plan = {}, ad::Var<T>* data = nullptr, ad::Var<T>* l2_term = nullptr) {
     ad::Var<T> A = tape.constant(X, "X");
     ad::Parameter<T>* Ws[] = {&W1, &W2, &W3};
     ad::Parameter<T>* bs[] = {&b1, &b2, &b3};
@@ -191,7 +191,10 @@ struct Mlp {
       auto term = plan.l2_missing == l ? l2_without_backward(W, scale) : ad::mul_scalar(ad::sum(ad::square(W)), scale);
       l2 = l == 1 ? term : l2 + term;
     }
-    return ad::softmax_cross_entropy(A, tape.constant(Y, "Y")) + l2;
+    auto cross_entropy = ad::softmax_cross_entropy(A, tape.constant(Y, "Y"));
+    if (data) *data = cross_entropy;
+    if (l2_term) *l2_term = l2;
+    return cross_entropy + l2;
   }
 
   static ad::Tensor<T> random(std::size_t rows, std::size_t cols, std::uint64_t seed, double scale) {

@@ -95,3 +95,41 @@ BOOST_AUTO_TEST_CASE(block_disconnected_in_backward) {
   // Not "unused": the numeric gradient is not zero, so this is a bug.
   BOOST_TEST(report.block("b[1]")->numeric_norm > 0);
 }
+
+BOOST_AUTO_TEST_CASE(data_and_l2_terms_checked_separately) {
+  // L2 left out of W[2]'s backward and a sign flip in dW[1]: checked term by term, the data term
+  // fails only in W[1], the L2 term only in W[2] (whose analytic L2 gradient is zero), and the
+  // biases, which the L2 term does not depend on, are "unused" there.
+  planted::Mlp<double> mlp;
+  planted::Plan plan = planted::plant(1, Bug::dW_sign);
+  plan.l2_missing = 2;
+  ad::Tape<double> tape;
+  ad::Var<double> data, l2;
+  mlp.cost(tape, plan, &data, &l2);
+  const auto reports = gc::check_terms(tape, {{"data", data}, {"L2", l2}}, mlp.parameters());
+  BOOST_REQUIRE_EQUAL(reports.size(), 2u);
+  const auto& d = reports[0];
+  const auto& r = reports[1];
+  BOOST_TEST_MESSAGE(d.table() << r.table());
+  BOOST_TEST(d.term == "data");
+  BOOST_TEST(d.table().find("gradient check of the data term") != std::string::npos);
+  BOOST_TEST(!d.passed());
+  for (const auto& b : d.blocks)
+    BOOST_TEST((b.verdict == (b.name == "W[1]" ? gc::Verdict::fail : gc::Verdict::pass)), b.name);
+  BOOST_TEST(d.block("W[1]")->diagnosis.find("sign flip") != std::string::npos);
+
+  BOOST_TEST(r.term == "L2");
+  BOOST_TEST(!r.passed());
+  for (const auto& b : r.blocks) {
+    BOOST_TEST_CONTEXT(b.name) {
+      if (b.name == "W[2]") {
+        BOOST_TEST(b.verdict == gc::Verdict::fail);
+        BOOST_TEST(b.analytic_norm == 0);
+      } else if (b.name[0] == 'W') {
+        BOOST_TEST(b.verdict == gc::Verdict::pass);
+      } else {
+        BOOST_TEST(b.verdict == gc::Verdict::unused);
+      }
+    }
+  }
+}

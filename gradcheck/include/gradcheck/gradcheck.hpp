@@ -20,6 +20,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -84,6 +85,7 @@ struct BlockResult {
   std::size_t kinks = 0;           // checked elements whose perturbation crossed a kink (excluded)
   double best_eps = 0;             // the ε the verdict is based on
   std::vector<std::pair<double, double>> eps_sweep;  // (ε, relative error) when swept
+  std::size_t sweep_checked = 0;   // elements (or directions) the sweep compared: a sample of a large block
   double taylor_slope = 0;         // ~2: gradient right, ~1: wrong (0: not measured)
   Verdict verdict = Verdict::pass;
   std::string diagnosis;           // why it probably failed, or a note ("both zero")
@@ -93,6 +95,7 @@ struct BlockResult {
 struct Report {
   std::vector<BlockResult> blocks;
   Options options;
+  std::string term;                // the term of the cost checked (check_terms), empty: the whole cost
   double cost = 0;                 // J at θ
   double relative_error = 0;       // over all checked elements of all blocks
   std::size_t evaluations = 0;     // cost evaluations used
@@ -115,6 +118,13 @@ struct Report {
 template <class T>
 Report check(ad::Tape<T>& tape, ad::Var<T> cost, std::vector<ad::Parameter<T>*> params = {},
              const Options& options = {});
+
+// The terms of a cost checked separately, e.g. {{"data", cross_entropy}, {"L2", l2}} for
+// J = cross_entropy + l2: each term is a (1, 1) node of `tape`, and gets its own report (its
+// `term` set). A block that a term does not depend on is "unused" in that term's report.
+template <class T>
+std::vector<Report> check_terms(ad::Tape<T>& tape, const std::vector<std::pair<std::string, ad::Var<T>>>& terms,
+                                std::vector<ad::Parameter<T>*> params = {}, const Options& options = {});
 
 // For graphs whose shape changes: `build` records the cost on the fresh tape it is given, once per
 // evaluation.

@@ -23,7 +23,9 @@ double distance(const std::vector<double>& x, const std::vector<double>& y) {
   return denominator == 0 ? 0 : std::sqrt(d) / denominator;
 }
 
-constexpr double pattern_tolerance = 1e-4;
+// How closely a pattern must fit: well below a bug's error, above the rounding of a correct check
+// (float checks pass up to 1e-3, so their patterns are allowed 10× that).
+double pattern_tolerance(const Options& o) { return std::max(1e-4, 10 * o.pass_threshold); }
 
 // "analytic is 16× numeric": a hint for the usual constant factors.
 std::string ratio_hint(double c) {
@@ -53,6 +55,7 @@ void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o,
                   "but backward writes a gradient to it";
     return;
   }
+  const double tolerance = pattern_tolerance(o);
   // A weight block's gradient is data term + L2 term, and a bug usually sits in one of them: the
   // patterns are looked for in the whole gradient and then, when L2 is on, in the data term alone
   // (the L2 gradient (λ/m)·θ taken out of both sides).
@@ -79,7 +82,7 @@ void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o,
     const double ratio = dot(p.analytic, p.numeric) / numeric_squared;
     std::vector<double> scaled(n.size());
     for (std::size_t k = 0; k < n.size(); ++k) scaled[k] = ratio * p.numeric[k];
-    if (distance(p.analytic, scaled) < pattern_tolerance) {
+    if (distance(p.analytic, scaled) < tolerance) {
       if (std::abs(ratio + 1) < 1e-3) r.diagnosis = fmt::format("{}sign flip: analytic = −numeric", p.prefix);
       else
         r.diagnosis = fmt::format("{}analytic is {:.4g}× numeric for every element: {}", p.prefix, ratio,
@@ -100,15 +103,15 @@ void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o,
     }
     // With L2 on, only the data term is transposed: a − (λ/m)·θ = (n − (λ/m)·θ)ᵀ.
     const bool transposed =
-        distance(a, transposed_numeric) < pattern_tolerance ||
-        (o.l2_scale > 0 && distance(minus(a, l2), minus(transposed_numeric, transposed_l2)) < pattern_tolerance);
+        distance(a, transposed_numeric) < tolerance ||
+        (o.l2_scale > 0 && distance(minus(a, l2), minus(transposed_numeric, transposed_l2)) < tolerance);
     if (transposed) {
       r.diagnosis = "analytic is the transpose of numeric: a transposed gradient (dW = dZ·Aᵀ written as (dZ·Aᵀ)ᵀ?)";
       return;
     }
   }
   // The L2 term in the cost but not in backward: numeric − analytic = (λ/m)·W.
-  if (o.l2_scale > 0 && distance(minus(n, a), l2) < pattern_tolerance) {
+  if (o.l2_scale > 0 && distance(minus(n, a), l2) < tolerance) {
     r.diagnosis = fmt::format("numeric − analytic = (λ/m)·{} with λ/m = {:g}: the L2 term is in the cost but left out "
                               "of backward",
                               b.name, o.l2_scale);

@@ -3,6 +3,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
+#include "autodiff/parallel.hpp"
 #include "gemm.hpp"
 #include "kernels.hpp"
 
@@ -21,6 +22,10 @@ const char* to_string(Activation a) {
 
 namespace {
 using namespace detail;
+
+// Rows per piece of a parallel elementwise pass over rows of C elements: at least 8192 elements,
+// below which handing a piece to another thread (~2 µs) costs more than it saves.
+inline std::size_t rows_per_piece(std::size_t C) { return std::max<std::size_t>(1, 8192 / std::max<std::size_t>(C, 1)); }
 
 template <class T>
 void gemm_into(GradSink<T> s, const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
@@ -82,6 +87,54 @@ struct Transpose {
   static constexpr OpDef<T> def{"transpose", forward, backward};
 };
 
+// The elementwise halves of Linear, as functions of plain pointers: called from parallel_for's
+// pieces, a loop that reads pointers captured in a lambda is not vectorized by GCC 12 (it reloads
+// them after every store), a loop over function arguments is.
+//
+// y(i, j) = g(y(i, j) + b(i)) for rows [first, last) of C columns (the identity, relu or leaky relu
+// here; tanh and sigmoid are applied afterwards to the whole of y).
+template <class T>
+void bias_activation_rows(T* y, const T* b, std::size_t C, std::size_t first, std::size_t last, Activation act,
+                          T slope) {
+  for (std::size_t i = first; i < last; ++i) {
+    T* row = y + i * C;
+    const T bi = b[i];
+    switch (act) {
+      case Activation::relu:
+        for (std::size_t j = 0; j < C; ++j) row[j] = std::max(row[j] + bi, T(0));
+        break;
+      case Activation::leaky_relu:
+        for (std::size_t j = 0; j < C; ++j) {
+          const T z = row[j] + bi;
+          row[j] = z > 0 ? z : slope * z;
+        }
+        break;
+      default:
+        for (std::size_t j = 0; j < C; ++j) row[j] += bi;
+    }
+  }
+}
+
+// d = g ⊙ g'(z) over n elements, g' written as a function of the output y.
+template <class T>
+void activation_grad(T* d, const T* y, const T* g, std::size_t n, Activation act, T slope) {
+  switch (act) {
+    case Activation::relu:
+      for (std::size_t i = 0; i < n; ++i) d[i] = y[i] > 0 ? g[i] : T(0);
+      break;
+    case Activation::leaky_relu:
+      for (std::size_t i = 0; i < n; ++i) d[i] = y[i] > 0 ? g[i] : slope * g[i];
+      break;
+    case Activation::tanh:
+      for (std::size_t i = 0; i < n; ++i) d[i] = g[i] * (T(1) - y[i] * y[i]);
+      break;
+    case Activation::sigmoid:
+      for (std::size_t i = 0; i < n; ++i) d[i] = g[i] * y[i] * (T(1) - y[i]);
+      break;
+    case Activation::linear: break;
+  }
+}
+
 // y = g(W·op(A) + b). Keeps nothing but its output: each activation's derivative is a function of y.
 // iattr[0] is the Activation, iattr[1] whether A holds one example per row (op(A) = Aᵀ, passed to
 // BLAS as a flag), attr[0] the leaky slope.
@@ -107,23 +160,12 @@ struct Linear {
     const T* b = t.value(n.parents[2]).data();
     const auto act = static_cast<Activation>(n.iattr[0]);
     const T slope = T(n.attr[0]);
-    for (std::size_t i = 0; i < s[0]; ++i) {
-      T* row = y.data() + i * s[1];
-      const T bi = b[i];
-      switch (act) {
-        case Activation::relu:
-          for (std::size_t j = 0; j < s[1]; ++j) row[j] = std::max(row[j] + bi, T(0));
-          break;
-        case Activation::leaky_relu:
-          for (std::size_t j = 0; j < s[1]; ++j) {
-            const T z = row[j] + bi;
-            row[j] = z > 0 ? z : slope * z;
-          }
-          break;
-        default:
-          for (std::size_t j = 0; j < s[1]; ++j) row[j] += bi;
-      }
-    }
+    // Rows split over OpenBLAS's threads: the product just left them in both cores' caches.
+    T* out = y.data();
+    const std::size_t C = s[1];
+    parallel_for(s[0], rows_per_piece(C), [=](std::size_t first, std::size_t last) {
+      bias_activation_rows(out, b, C, first, last, act, slope);
+    });
     if (act == Activation::tanh) xt::noalias(y) = xt::tanh(y);
     if (act == Activation::sigmoid) xt::noalias(y) = T(1) / (T(1) + xt::exp(-y));
   }
@@ -132,31 +174,38 @@ struct Linear {
     const T slope = T(n.attr[0]);
     const T* y = n.value.data();
     const T* g = n.grad.data();
-    const std::size_t size = n.value.size();
-    // dZ = dY ⊙ g'(Z), written into scratch (dZ is dY itself for a linear activation).
+    const Shape shape = shape_of(n.value);
+    const std::size_t C = shape[1];
+    const std::uint32_t pW = n.parents[0], pA = n.parents[1], pb = n.parents[2];
+    // The bias's sink is taken here, on this thread: it marks the tape, which the pieces must not.
+    T* dbp = nullptr;
+    bool first_db = false;
+    if (t.needs_grad(pb)) {
+      const GradSink<T> db = t.sink(pb);
+      dbp = db.grad.data();
+      first_db = db.first;
+    }
+    // dZ = dY ⊙ g'(Z), written into scratch (dZ is dY itself for a linear activation), and db the
+    // row sums of dZ, each row summed right after it is written (still in L1). Rows split over
+    // OpenBLAS's threads; a row is computed and summed exactly as in reduce_into.
     const Tensor<T>* dz = &n.grad;
     if (act != Activation::linear) {
-      ensure_shape(n.scratch, shape_of(n.value));
-      T* d = n.scratch.data();
-      switch (act) {
-        case Activation::relu:
-          for (std::size_t i = 0; i < size; ++i) d[i] = y[i] > 0 ? g[i] : T(0);
-          break;
-        case Activation::leaky_relu:
-          for (std::size_t i = 0; i < size; ++i) d[i] = y[i] > 0 ? g[i] : slope * g[i];
-          break;
-        case Activation::tanh:
-          for (std::size_t i = 0; i < size; ++i) d[i] = g[i] * (T(1) - y[i] * y[i]);
-          break;
-        case Activation::sigmoid:
-          for (std::size_t i = 0; i < size; ++i) d[i] = g[i] * y[i] * (T(1) - y[i]);
-          break;
-        case Activation::linear: break;
-      }
+      ensure_shape(n.scratch, shape);
       dz = &n.scratch;
     }
-    const std::uint32_t pW = n.parents[0], pA = n.parents[1], pb = n.parents[2];
-    if (t.needs_grad(pb)) reduce_into(t.sink(pb), dz->data(), shape_of(n.value));
+    T* d = act != Activation::linear ? n.scratch.data() : nullptr;
+    const T* dzp = dz->data();
+    if (d || dbp) parallel_for(shape[0], rows_per_piece(C), [=](std::size_t first, std::size_t last) {
+      for (std::size_t r = first; r < last; ++r) {
+        const std::size_t lo = r * C;
+        if (d) activation_grad(d + lo, y + lo, g + lo, C, act, slope);
+        if (dbp) {
+          T& out = dbp[r];
+          if (C == 1) out = first_db ? dzp[lo] : out + dzp[lo];  // reduce_into's same-shape case
+          else out = (first_db ? T(0) : out) + sum_contiguous(dzp + lo, C);
+        }
+      }
+    });
     const bool rows = n.iattr[1];
     if (t.needs_grad(pW)) gemm_into(t.sink(pW), *dz, t.value(pA), false, !rows);  // dW = dZ·op(A)ᵀ
     if (t.needs_grad(pA)) {

@@ -1,12 +1,69 @@
 #include "nn/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
 
+#include <autodiff/parallel.hpp>
+
 #include "nn/errors.hpp"
 
 namespace nn {
+
+namespace {
+
+// Updates are elementwise and memory-bound: split over OpenBLAS's threads (ad::parallel_for) from
+// 2 × 8192 elements on (W[1] of a 784-256 layer is 200k; a split costs ~2 µs, 8192 Adam elements ~5 µs).
+constexpr std::size_t kGrain = 8192;
+
+// The update loops, as functions of plain pointers over [begin, end) (called from the parallel
+// pieces: GCC 12 does not vectorize a loop that reads pointers captured by a lambda).
+template <class T>
+void descend(T* w, const T* g, T alpha, std::size_t begin, std::size_t end) {
+  for (std::size_t i = begin; i < end; ++i) w[i] -= alpha * g[i];
+}
+
+template <class T>
+void momentum(T* w, const T* g, T* v, T b, T c, T alpha, std::size_t begin, std::size_t end) {
+  for (std::size_t i = begin; i < end; ++i) {
+    v[i] = b * v[i] + c * g[i];
+    w[i] -= alpha * v[i];
+  }
+}
+
+template <class T>
+void rmsprop(T* w, const T* g, T* sq, T b, T c, T eps, T alpha, std::size_t begin, std::size_t end) {
+  for (std::size_t i = begin; i < end; ++i) {
+    sq[i] = b * sq[i] + c * g[i] * g[i];
+    w[i] -= alpha * g[i] / (std::sqrt(sq[i]) + eps);
+  }
+}
+
+// One pass: both moments and the parameter, per element (vsqrtps/vdivps on zmm). Its cost is the
+// memory traffic (4 values read, 3 written per element; the moments come from L3 each step), not
+// the arithmetic. Asking for the moments and the parameter 1 KiB ahead, one cache line at a time,
+// overlaps their fetch with the arithmetic: Adam over W[1] (784-256) after its GEMM, 72 → 66 µs.
+template <class T>
+void adam(T* w, const T* g, T* v, T* sq, T b1, T b2, T c1, T c2, T eps, T alpha, std::size_t begin,
+          std::size_t end) {
+  constexpr std::size_t line = 64 / sizeof(T), ahead = 1024 / sizeof(T);
+  for (std::size_t block = begin; block < end; block += line) {
+    if (block + ahead < end) {
+      __builtin_prefetch(v + block + ahead, 1);
+      __builtin_prefetch(sq + block + ahead, 1);
+      __builtin_prefetch(w + block + ahead, 1);
+    }
+    const std::size_t stop = std::min(end, block + line);
+    for (std::size_t i = block; i < stop; ++i) {
+      v[i] = b1 * v[i] + (T(1) - b1) * g[i];
+      sq[i] = b2 * sq[i] + (T(1) - b2) * g[i] * g[i];
+      w[i] -= alpha * (v[i] * c1) / (std::sqrt(sq[i] * c2) + eps);
+    }
+  }
+}
+
+}  // namespace
 
 template <class T>
 Optimizer<T>::Optimizer(double learning_rate, Schedule schedule)
@@ -56,15 +113,28 @@ template <class T>
 void Optimizer<T>::step(const std::vector<ad::Parameter<T>*>& params) {
   bind(params);
   ++t_;
-  const std::size_t per = slot_count_;  // not slots().size(): that builds a vector every step
-  for (std::size_t k = 0; k < params.size(); ++k) {
-    auto& p = *params[k];
-    if (!p.trainable) continue;
-    if (ad::shape_of(p.grad) != ad::shape_of(p.value))
-      throw ConfigError(fmt::format("{}: gradient of {} is {} but its value is {} (no backward yet?)", name(), p.name,
-                                    ad::to_string(ad::shape_of(p.grad)), ad::to_string(ad::shape_of(p.value))));
-    update(p, per ? &bound_slots_[k * per] : nullptr, T(alpha_));
+  std::size_t elements = 0;
+  for (auto* p : params) {
+    if (!p->trainable) continue;
+    if (ad::shape_of(p->grad) != ad::shape_of(p->value))
+      throw ConfigError(fmt::format("{}: gradient of {} is {} but its value is {} (no backward yet?)", name(), p->name,
+                                    ad::to_string(ad::shape_of(p->grad)), ad::to_string(ad::shape_of(p->value))));
+    elements += p->value.size();
   }
+  // One parallel region for all parameters: piece i of `parts` updates the i-th part of every
+  // parameter, so each thread gets the same share of the biggest one, the same share as in the
+  // GEMM that just wrote its gradient (see ad::parallel_for), for one hand-over per step.
+  const std::size_t per = slot_count_;  // not slots().size(): that builds a vector every step
+  const std::size_t parts = elements >= 2 * kGrain ? std::size_t(ad::parallel_threads()) : 1;
+  const T alpha = T(alpha_);
+  ad::parallel_for(parts, 1, [&](std::size_t first, std::size_t last) {
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      auto& p = *params[k];
+      if (!p.trainable) continue;
+      const std::size_t n = p.value.size();
+      update(p, per ? &bound_slots_[k * per] : nullptr, alpha, n * first / parts, n * last / parts);
+    }
+  });
 }
 
 template <class T>
@@ -102,10 +172,11 @@ void Optimizer<T>::reset() {
 }
 
 template <class T>
-void GradientDescent<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const*, T alpha) {
+void GradientDescent<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const*, T alpha, std::size_t begin,
+                                std::size_t end) {
   T* w = p.value.data();
   const T* g = p.grad.data();
-  for (std::size_t i = 0, n = p.value.size(); i < n; ++i) w[i] -= alpha * g[i];
+  descend(w, g, alpha, begin, end);
 }
 
 template <class T>
@@ -115,15 +186,12 @@ Momentum<T>::Momentum(double learning_rate, double beta, Schedule schedule)
 }
 
 template <class T>
-void Momentum<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) {
+void Momentum<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha, std::size_t begin, std::size_t end) {
   T* w = p.value.data();
   const T* g = p.grad.data();
   T* v = s[0]->data();
   const T b = T(beta_), c = T(1 - beta_);
-  for (std::size_t i = 0, n = p.value.size(); i < n; ++i) {
-    v[i] = b * v[i] + c * g[i];
-    w[i] -= alpha * v[i];
-  }
+  momentum(w, g, v, b, c, alpha, begin, end);
 }
 
 template <class T>
@@ -145,15 +213,12 @@ RMSProp<T>::RMSProp(double learning_rate, double beta2, double epsilon, Schedule
 }
 
 template <class T>
-void RMSProp<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) {
+void RMSProp<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha, std::size_t begin, std::size_t end) {
   T* w = p.value.data();
   const T* g = p.grad.data();
   T* sq = s[0]->data();
   const T b = T(beta2_), c = T(1 - beta2_), eps = T(epsilon_);
-  for (std::size_t i = 0, n = p.value.size(); i < n; ++i) {
-    sq[i] = b * sq[i] + c * g[i] * g[i];
-    w[i] -= alpha * g[i] / (std::sqrt(sq[i]) + eps);
-  }
+  rmsprop(w, g, sq, b, c, eps, alpha, begin, end);
 }
 
 template <class T>
@@ -178,7 +243,7 @@ Adam<T>::Adam(double learning_rate, double beta1, double beta2, double epsilon, 
 }
 
 template <class T>
-void Adam<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) {
+void Adam<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha, std::size_t begin, std::size_t end) {
   T* w = p.value.data();
   const T* g = p.grad.data();
   T* v = s[0]->data();
@@ -187,11 +252,7 @@ void Adam<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) {
   // Bias correction: the moments start at zero and are too small in the first steps.
   const T c1 = T(1 / (1 - std::pow(beta1_, t))), c2 = T(1 / (1 - std::pow(beta2_, t)));
   const T b1 = T(beta1_), b2 = T(beta2_), eps = T(epsilon_);
-  for (std::size_t i = 0, n = p.value.size(); i < n; ++i) {
-    v[i] = b1 * v[i] + (T(1) - b1) * g[i];
-    sq[i] = b2 * sq[i] + (T(1) - b2) * g[i] * g[i];
-    w[i] -= alpha * (v[i] * c1) / (std::sqrt(sq[i] * c2) + eps);
-  }
+  adam(w, g, v, sq, b1, b2, c1, c2, eps, alpha, begin, end);
 }
 
 template <class T>

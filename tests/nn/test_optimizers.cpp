@@ -3,10 +3,12 @@
 #define BOOST_TEST_MODULE nn optimizers
 #include <boost/test/unit_test.hpp>
 
+#include <cblas.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "helpers.hpp"
@@ -180,4 +182,43 @@ BOOST_AUTO_TEST_CASE(steady_state_steps_do_not_allocate) {
   for (auto* p : m.parameters()) after.push_back(p->value.data());
   for (const auto& [name, t] : adam.state()) after.push_back(t.data());
   BOOST_TEST(before == after, tt::per_element());
+}
+
+namespace {
+bool bit_identical(const ad::Tensor<float>& a, const ad::Tensor<float>& b) {
+  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+}  // namespace
+
+// Updates of a large parameter are split over OpenBLAS's threads (ad::parallel_for): the split must
+// not change a single bit of the parameters or of the optimizer's state.
+BOOST_AUTO_TEST_CASE(updates_do_not_depend_on_the_thread_count) {
+  auto run = [](const char* name, int threads) {
+    openblas_set_num_threads(threads);
+    std::unique_ptr<nn::Optimizer<float>> opt;
+    const std::string n = name;
+    if (n == "gradient_descent") opt = std::make_unique<nn::GradientDescent<float>>(0.01);
+    if (n == "momentum") opt = std::make_unique<nn::Momentum<float>>(0.01, 0.9);
+    if (n == "rmsprop") opt = std::make_unique<nn::RMSProp<float>>(0.01, 0.999, 1e-8);
+    if (n == "adam") opt = std::make_unique<nn::Adam<float>>(0.01);
+    ad::Parameter<float> W("W[1]", helpers::random<float>(300, 400, 1)), b("b[1]", helpers::random<float>(300, 1, 2));
+    std::vector<ad::Parameter<float>*> ps{&W, &b};
+    for (int step = 0; step < 3; ++step) {
+      W.grad = helpers::random<float>(300, 400, 10 + step);
+      b.grad = helpers::random<float>(300, 1, 20 + step);
+      opt->step(ps);
+    }
+    openblas_set_num_threads(1);
+    return std::make_tuple(W.value, b.value, opt->state());
+  };
+  for (const char* name : {"gradient_descent", "momentum", "rmsprop", "adam"}) {
+    BOOST_TEST_CONTEXT(name) {
+      const auto [W1, b1, state1] = run(name, 1);
+      const auto [W2, b2, state2] = run(name, 2);
+      BOOST_TEST(bit_identical(W1, W2));
+      BOOST_TEST(bit_identical(b1, b2));
+      BOOST_TEST(state1.size() == state2.size());
+      for (const auto& [slot, t] : state1) BOOST_TEST(bit_identical(t, state2.at(slot)), slot);
+    }
+  }
 }

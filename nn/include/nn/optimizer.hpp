@@ -51,8 +51,10 @@ class Optimizer {
   virtual std::vector<std::string> slots() const = 0;
   // Reads the subclass's own hyperparameters from a config() (configure() did the common ones).
   virtual void read_config(const nlohmann::json&) {}
-  // Updates one parameter; `s` holds its slots in the order of slots().
-  virtual void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) = 0;
+  // Updates elements [begin, end) of one parameter (and of its slots); `s` holds its slots in the
+  // order of slots(). Called concurrently for disjoint ranges of the same parameter.
+  virtual void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha, std::size_t begin,
+                      std::size_t end) = 0;
 
  private:
   void bind(const std::vector<ad::Parameter<T>*>& params);
@@ -80,7 +82,7 @@ class GradientDescent : public Optimizer<T> {
 
  protected:
   std::vector<std::string> slots() const override { return {}; }
-  void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) override;
+  void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha, std::size_t begin, std::size_t end) override;
 };
 template <class T>
 using SGD = GradientDescent<T>;
@@ -96,7 +98,7 @@ class Momentum : public Optimizer<T> {
  protected:
   void read_config(const nlohmann::json& config) override;
   std::vector<std::string> slots() const override { return {"v"}; }
-  void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) override;
+  void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha, std::size_t begin, std::size_t end) override;
 
  private:
   double beta_;
@@ -113,7 +115,7 @@ class RMSProp : public Optimizer<T> {
  protected:
   void read_config(const nlohmann::json& config) override;
   std::vector<std::string> slots() const override { return {"s"}; }
-  void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) override;
+  void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha, std::size_t begin, std::size_t end) override;
 
  private:
   double beta2_, epsilon_;
@@ -132,7 +134,7 @@ class Adam : public Optimizer<T> {
  protected:
   void read_config(const nlohmann::json& config) override;
   std::vector<std::string> slots() const override { return {"v", "s"}; }
-  void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha) override;
+  void update(ad::Parameter<T>& p, ad::Tensor<T>* const* s, T alpha, std::size_t begin, std::size_t end) override;
 
  private:
   double beta1_, beta2_, epsilon_;

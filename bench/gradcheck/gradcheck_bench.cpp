@@ -4,11 +4,27 @@
 // each the best of several runs. Reference on this machine class: torch.autograd.gradcheck 213 ms,
 // fast_mode 2.1 ms. Prints name=value lines.
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 
 #include <gradcheck/gradcheck.hpp>
+
+// Counts every operator new of this program: a check's allocations must not grow with its
+// evaluations (the replays reuse the tape's buffers).
+std::atomic<std::size_t> allocations{0};
+
+void* operator new(std::size_t size) {
+  ++allocations;
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // GCC 12 sees malloc/free behind new/delete
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace {
 
@@ -53,24 +69,29 @@ int main(int argc, char** argv) {
     count += p.value.size();
   }
 
+  std::size_t allocated = 0;  // by the last check
   auto best_of = [&](gc::Mode mode, gc::Report& last) {
     gc::Options o;
     o.mode = mode;
     o.l2_scale = lambda / m;
     double best = 1e30;
     for (int r = 0; r < runs; ++r) {
+      const std::size_t before = allocations;
       last = gc::check(tape, J, blocks, o);
+      allocated = allocations - before;
       best = std::min(best, last.seconds);
     }
     return best;
   };
   gc::Report full, directional;
   const double full_s = best_of(gc::Mode::all, full);
+  const std::size_t full_allocations = allocated;
   const double directional_s = best_of(gc::Mode::directional, directional);
 
   std::printf("bench=gradcheck\nmodel=20-32-32-5\nbatch=%zu\nparams=%zu\n", m, count);
   std::printf("full_ms=%.3f\nfull_evaluations=%zu\nfull_relative_error=%.2e\nfull_passed=%d\n", 1e3 * full_s,
               full.evaluations, full.relative_error, int(full.passed()));
+  std::printf("full_allocations=%zu\n", full_allocations);
   std::printf("directional_ms=%.3f\ndirectional_evaluations=%zu\ndirectional_relative_error=%.2e\n"
               "directional_passed=%d\n",
               1e3 * directional_s, directional.evaluations, directional.relative_error, int(directional.passed()));

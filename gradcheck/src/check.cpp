@@ -30,6 +30,7 @@ std::vector<std::size_t> choose(std::size_t size, const Options& o, std::mt19937
 Comparison elements(Evaluator& J, BlockView& b, const std::vector<std::size_t>& idx, double eps,
                     const std::vector<std::uint8_t>& base) {
   Comparison c;
+  c.reserve(idx.size());
   for (std::size_t i : idx) {
     bool kink = false;
     c.index.push_back(i);
@@ -91,6 +92,7 @@ std::vector<double> random_unit(std::size_t n, std::mt19937_64& rng) {
 // block's error (counted in result.kinks); returns the comparison without them.
 Comparison without_kinks(const Comparison& c, const Options& o, std::size_t& kinks) {
   Comparison kept;
+  kept.reserve(c.index.size());
   kinks = 0;
   for (std::size_t k = 0; k < c.index.size(); ++k) {
     const double n = c.numeric[k], a = c.analytic[k];

@@ -50,6 +50,13 @@ struct Comparison {
   std::vector<std::size_t> index;
   std::vector<double> numeric, analytic;
   std::vector<bool> kink;
+
+  void reserve(std::size_t n) {  // one allocation per array, not log(n) as the comparison grows
+    index.reserve(n);
+    numeric.reserve(n);
+    analytic.reserve(n);
+    kink.reserve(n);
+  }
 };
 
 // ‖n − a‖ / (‖n‖ + ‖a‖), 0 when both are zero; and the norms.

@@ -3,9 +3,28 @@
 #define BOOST_TEST_MODULE gradcheck correct MLP
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
 #include <gradcheck/gradcheck.hpp>
 
 #include "planted.hpp"
+
+// Counts every operator new of this program, to show that a check's replays allocate nothing.
+std::atomic<std::size_t> allocations{0};
+
+void* operator new(std::size_t size) {
+  ++allocations;
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+// GCC 12 flags free() on a pointer from (the replaced) operator new, which is the point here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace {
 
@@ -69,6 +88,33 @@ BOOST_AUTO_TEST_CASE(all_mode_checks_every_element) {
   BOOST_TEST(checked == 1893u);
   // 2 replays per element, plus J at θ and the noise floor's repeats (no sweep: nothing failed).
   BOOST_TEST(report.evaluations >= 2 * 1893u);
+}
+
+BOOST_AUTO_TEST_CASE(evaluations_do_not_allocate) {
+  // Checking every element (~3800 replays) allocates what checking one element per block does
+  // (~40 replays): the report, not the evaluations. Same tape, so the same buffers.
+  planted::Mlp<double> mlp;
+  ad::Tape<double> tape;
+  auto J = mlp.cost(tape, {});
+  auto count = [&](gc::Mode mode, std::size_t& evaluations) {
+    gc::Options o;
+    o.mode = mode;
+    o.samples_per_block = 1;
+    const std::size_t before = allocations;
+    const auto report = gc::check(tape, J, mlp.parameters(), o);
+    const std::size_t allocated = allocations - before;
+    BOOST_TEST(report.passed());
+    evaluations = report.evaluations;
+    return allocated;
+  };
+  std::size_t few = 0, many = 0;
+  count(gc::Mode::all, many);  // warm-up: lazily allocated gradients and scratch
+  const std::size_t sampled = count(gc::Mode::sampled, few);
+  const std::size_t all = count(gc::Mode::all, many);
+  BOOST_TEST_MESSAGE("sampled: " << few << " evaluations, " << sampled << " allocations; all: " << many
+                                 << " evaluations, " << all << " allocations");
+  BOOST_TEST(many > 50 * few);
+  BOOST_TEST(all <= sampled + 16, "checking more elements allocated " << all - sampled << " more times");
 }
 
 BOOST_AUTO_TEST_CASE(the_planted_op_without_a_bug_is_correct) {

@@ -4,27 +4,13 @@
 // each the best of several runs. Reference on this machine class: torch.autograd.gradcheck 213 ms,
 // fast_mode 2.1 ms. Prints name=value lines.
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 
 #include <gradcheck/gradcheck.hpp>
 
-// Counts every operator new of this program: a check's allocations must not grow with its
-// evaluations (the replays reuse the tape's buffers).
-std::atomic<std::size_t> allocations{0};
-
-void* operator new(std::size_t size) {
-  ++allocations;
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // GCC 12 sees malloc/free behind new/delete
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
+#include "allocation_counter.hpp"  // a check's allocations must not grow with its evaluations
 
 namespace {
 
@@ -76,9 +62,9 @@ int main(int argc, char** argv) {
     o.l2_scale = lambda / m;
     double best = 1e30;
     for (int r = 0; r < runs; ++r) {
-      const std::size_t before = allocations;
+      const std::size_t before = allocation_counter::operator_new_calls();
       last = gc::check(tape, J, blocks, o);
-      allocated = allocations - before;
+      allocated = allocation_counter::operator_new_calls() - before;
       best = std::min(best, last.seconds);
     }
     return best;

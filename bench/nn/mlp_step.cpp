@@ -7,11 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <vector>
 
-#include <nn/nn.hpp>
-
+#include "fashion_mlp.hpp"
 #include "gemm_floor.hpp"
 
 int main(int argc, char** argv) {
@@ -19,33 +17,10 @@ int main(int argc, char** argv) {
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
   const double seconds_per_round = argc > 2 ? std::atof(argv[2]) : 0.5;
   const std::vector<int> sizes{784, 256, 128, 10};
-  const std::size_t batch = 128;
+  const std::size_t batch = bench::FashionMlp::batch;
 
-  auto train = nn::load_fashion_mnist<float>("train");
-  nn::Normalizer<float> normalizer;
-  normalizer.fit(train);
-  normalizer.apply(train);
-
-  nn::Sequential<float> model;
-  model.dense(256, nn::Activation::relu).dense(128, nn::Activation::relu).dense(10);
-  model.build(784, 0);
-  nn::Adam<float> adam(1e-3);
-  nn::TrainOptions options;
-  options.batch_size = batch;
-  options.progress = nn::Progress::none;
-  nn::Trainer<float> trainer(model, nn::Loss::softmax_cross_entropy, adam, options);
-
-  std::mt19937_64 rng(0);
-  nn::Batches batches(train.size(), batch);
-  batches.shuffle(rng);
-  std::size_t next = 0;
-  auto step = [&] {
-    if (next == batches.count() - 1) {  // full batches only: the partial last one is another shape
-      batches.shuffle(rng);
-      next = 0;
-    }
-    return trainer.step(train, batches[next++]);
-  };
+  bench::FashionMlp mlp;
+  auto step = [&] { return mlp.step(); };
   for (int i = 0; i < 30; ++i) step();  // records the graph, warms caches and BLAS buffers
 
   std::vector<double> ours, floor;

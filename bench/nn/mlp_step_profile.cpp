@@ -15,8 +15,7 @@
 #include <string>
 #include <vector>
 
-#include <nn/nn.hpp>
-
+#include "fashion_mlp.hpp"
 #include "gemm_floor.hpp"
 
 namespace {
@@ -44,36 +43,14 @@ int main(int argc, char** argv) {
     std::printf("floor_us_per_step=%.1f\n", 1e6 / floor);
     return 0;
   }
-  const std::size_t batch = 128;
-
-  auto train = nn::load_fashion_mnist<float>("train");
-  nn::Normalizer<float> normalizer;
-  normalizer.fit(train);
-  normalizer.apply(train);
-  nn::Sequential<float> model;
-  model.dense(256, nn::Activation::relu).dense(128, nn::Activation::relu).dense(10);
-  model.build(784, 0);
-  nn::Adam<float> adam(1e-3);
-  nn::TrainOptions options;
-  options.batch_size = batch;
-  options.progress = nn::Progress::none;
-  nn::Trainer<float> trainer(model, nn::Loss::softmax_cross_entropy, adam, options);
-
-  std::mt19937_64 rng(0);
-  nn::Batches batches(train.size(), batch);
-  batches.shuffle(rng);
-  std::size_t next = 0;
-  auto next_batch = [&] {
-    if (next == batches.count() - 1) {
-      batches.shuffle(rng);
-      next = 0;
-    }
-    return batches[next++];
-  };
-  for (int i = 0; i < 30; ++i) trainer.step(train, next_batch());
+  bench::FashionMlp mlp;
+  const std::size_t batch = bench::FashionMlp::batch;
+  const auto& train = mlp.train;
+  auto& trainer = mlp.trainer;
+  for (int i = 0; i < 30; ++i) mlp.step();
 
   auto& tape = trainer.tape();
-  const auto params = model.parameters();
+  const auto params = mlp.model.parameters();
   std::uint32_t X = 0, Y = 0;
   for (std::uint32_t i = 0; i < tape.size(); ++i) {
     if (tape.describe(i) == "X") X = i;
@@ -85,7 +62,7 @@ int main(int argc, char** argv) {
   Phases p;
   const auto start = Clock::now();
   for (int s = 0; s < steps; ++s) {
-    const auto idx = next_batch();
+    const auto idx = mlp.next_batch();
     auto t0 = Clock::now();
     nn::gather_rows(train.x, idx, tape.input_buffer(xv, {batch, train.features()}));
     p.add("gather X", t0);
@@ -110,7 +87,7 @@ int main(int argc, char** argv) {
       p.add(std::string("bwd ") + n.op->name + " " + tape.describe(i), t0);
     }
     t0 = Clock::now();
-    adam.step(params);
+    mlp.adam.step(params);
     p.add("optimizer (adam)", t0);
   }
   const double total = std::chrono::duration<double, std::micro>(Clock::now() - start).count() / steps;

@@ -5,30 +5,13 @@
 #define BOOST_TEST_MODULE autodiff replay
 #include <boost/test/unit_test.hpp>
 
-#include <atomic>
 #include <cstdlib>
-#include <new>
 
 #include <xtensor/xnoalias.hpp>
 
+#include "allocation_counter.hpp"
 #include "fixtures.hpp"
 
-// Counts every operator new of this program, to show that a replayed step allocates nothing.
-// (xtensor's aligned buffers come from malloc; the data() pointer checks below cover those.)
-namespace {
-std::atomic<std::size_t> allocations{0};
-}
-void* operator new(std::size_t size) {
-  ++allocations;
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-// GCC 12 flags free() on a pointer from (the replaced) operator new, which is the point here.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
 
 using ad::Activation;
 using ad::Tensor;
@@ -152,13 +135,13 @@ BOOST_AUTO_TEST_CASE(replay_with_unchanged_shapes_reuses_every_buffer_and_alloca
   const auto params = model.all();
   for (int step = 0; step < 3; ++step) {
     const Batch& batch = step % 2 ? first : second;
-    const std::size_t allocated = allocations;
+    const std::size_t allocated = allocation_counter::operator_new_calls();
     tape.feed(X, batch.X);
     tape.feed(Y, batch.Y);
     tape.forward();
     tape.backward(J);
     for (auto* p : params) xt::noalias(p->value) -= 0.1 * p->grad;  // plain -= would swap in a new buffer
-    const std::size_t during = allocations - allocated;
+    const std::size_t during = allocation_counter::operator_new_calls() - allocated;
     BOOST_TEST(during == 0u, "a replayed training step called operator new " << during << " times");
     const auto after = buffers();
     for (std::size_t k = 0; k < after.size(); ++k) BOOST_TEST(after[k] == before[k], "buffer " << k << " moved during replay");

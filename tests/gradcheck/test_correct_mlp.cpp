@@ -3,28 +3,12 @@
 #define BOOST_TEST_MODULE gradcheck correct MLP
 #include <boost/test/unit_test.hpp>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 
 #include <gradcheck/gradcheck.hpp>
 
 #include "planted.hpp"
 
-// Counts every operator new of this program, to show that a check's replays allocate nothing.
-std::atomic<std::size_t> allocations{0};
-
-void* operator new(std::size_t size) {
-  ++allocations;
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-// GCC 12 flags free() on a pointer from (the replaced) operator new, which is the point here.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
+#include "allocation_counter.hpp"
 
 namespace {
 
@@ -100,9 +84,9 @@ BOOST_AUTO_TEST_CASE(evaluations_do_not_allocate) {
     gc::Options o;
     o.mode = mode;
     o.samples_per_block = 1;
-    const std::size_t before = allocations;
+    const std::size_t before = allocation_counter::operator_new_calls();
     const auto report = gc::check(tape, J, mlp.parameters(), o);
-    const std::size_t allocated = allocations - before;
+    const std::size_t allocated = allocation_counter::operator_new_calls() - before;
     BOOST_TEST(report.passed());
     evaluations = report.evaluations;
     return allocated;

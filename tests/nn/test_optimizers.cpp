@@ -6,26 +6,12 @@
 #include <cblas.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 
+#include "allocation_counter.hpp"
 #include "helpers.hpp"
 
-namespace {
-std::atomic<std::size_t> allocations{0};
-}
-void* operator new(std::size_t size) {
-  ++allocations;
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
 
 namespace tt = boost::test_tools;
 
@@ -175,9 +161,9 @@ BOOST_AUTO_TEST_CASE(steady_state_steps_do_not_allocate) {
   std::vector<const float*> before;
   for (auto* p : m.parameters()) before.push_back(p->value.data());
   for (const auto& [name, t] : adam.state()) before.push_back(t.data());
-  const std::size_t start = allocations;
+  const std::size_t start = allocation_counter::operator_new_calls();
   for (int i = 0; i < 20; ++i) trainer.step(data, batch);
-  BOOST_TEST(allocations - start == 0u, "steady-state training steps called operator new " << allocations - start << " times");
+  BOOST_TEST(allocation_counter::operator_new_calls() - start == 0u, "steady-state training steps called operator new " << allocation_counter::operator_new_calls() - start << " times");
   std::vector<const float*> after;
   for (auto* p : m.parameters()) after.push_back(p->value.data());
   for (const auto& [name, t] : adam.state()) after.push_back(t.data());

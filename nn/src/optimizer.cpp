@@ -17,6 +17,16 @@ namespace {
 // 2 × 8192 elements on (W[1] of a 784-256 layer is 200k; a split costs ~2 µs, 8192 Adam elements ~5 µs).
 constexpr std::size_t kGrain = 8192;
 
+// Hyperparameter checks shared by the constructors and configure() (a checkpoint's manifest).
+void require_decay(const char* optimizer, const char* which, double beta) {
+  if (!(beta >= 0 && beta < 1)) throw ConfigError(fmt::format("{}: {} must be in [0, 1), got {}", optimizer, which, beta));
+}
+void require_epsilon(const char* optimizer, double epsilon) {
+  if (!(epsilon > 0 && std::isfinite(epsilon)))
+    throw ConfigError(fmt::format("{}: epsilon must be > 0 (it keeps the update's denominator away from 0), got {}",
+                                  optimizer, epsilon));
+}
+
 // The update loops, as functions of plain pointers over [begin, end) (called from the parallel
 // pieces: GCC 12 does not vectorize a loop that reads pointers captured by a lambda).
 template <class T>
@@ -68,12 +78,14 @@ void adam(T* w, const T* g, T* v, T* sq, T b1, T b2, T c1, T c2, T eps, T alpha,
 template <class T>
 Optimizer<T>::Optimizer(double learning_rate, Schedule schedule)
     : alpha0_(learning_rate), alpha_(learning_rate), schedule_(schedule) {
-  if (!(learning_rate > 0)) throw ConfigError(fmt::format("optimizer: learning rate must be > 0, got {}", learning_rate));
+  schedule_.validate();
+  if (!(learning_rate > 0 && std::isfinite(learning_rate)))
+    throw ConfigError(fmt::format("optimizer: learning rate must be > 0, got {}", learning_rate));
 }
 
 template <class T>
 void Optimizer<T>::set_learning_rate(double alpha0) {
-  if (!(alpha0 > 0)) throw ConfigError(fmt::format("optimizer: learning rate must be > 0, got {}", alpha0));
+  if (!(alpha0 > 0 && std::isfinite(alpha0))) throw ConfigError(fmt::format("optimizer: learning rate must be > 0, got {}", alpha0));
   alpha0_ = alpha0;
   alpha_ = schedule_.at(alpha0_, epoch_);
 }
@@ -148,9 +160,15 @@ void Optimizer<T>::configure(const nlohmann::json& c) {
   try {
     if (c.at("name") != name())
       throw ConfigError(fmt::format("{}: cannot take the configuration of {}", name(), c.at("name").dump()));
-    schedule_ = Schedule::from_json(c.at("schedule"));
-    set_learning_rate(c.at("learning_rate").get<double>());
+    // Everything is read and checked before anything changes: a refused configuration leaves
+    // the optimizer as it was (read_config checks its own values before it assigns them).
+    const Schedule schedule = Schedule::from_json(c.at("schedule"));
+    const double alpha0 = c.at("learning_rate").get<double>();
+    if (!(alpha0 > 0 && std::isfinite(alpha0)))
+      throw ConfigError(fmt::format("{}: learning rate must be > 0, got {}", name(), alpha0));
     read_config(c);
+    schedule_ = schedule;
+    set_learning_rate(alpha0);
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(fmt::format("{}: malformed configuration: {}", name(), e.what()));
   }
@@ -182,7 +200,7 @@ void GradientDescent<T>::update(ad::Parameter<T>& p, ad::Tensor<T>* const*, T al
 template <class T>
 Momentum<T>::Momentum(double learning_rate, double beta, Schedule schedule)
     : Optimizer<T>(learning_rate, schedule), beta_(beta) {
-  if (!(beta >= 0 && beta < 1)) throw ConfigError(fmt::format("momentum: beta must be in [0, 1), got {}", beta));
+  require_decay("momentum", "beta", beta);
 }
 
 template <class T>
@@ -203,13 +221,16 @@ nlohmann::json Momentum<T>::config() const {
 
 template <class T>
 void Momentum<T>::read_config(const nlohmann::json& c) {
-  beta_ = c.at("beta").get<double>();
+  const double beta = c.at("beta").get<double>();
+  require_decay("momentum", "beta", beta);
+  beta_ = beta;
 }
 
 template <class T>
 RMSProp<T>::RMSProp(double learning_rate, double beta2, double epsilon, Schedule schedule)
     : Optimizer<T>(learning_rate, schedule), beta2_(beta2), epsilon_(epsilon) {
-  if (!(beta2 >= 0 && beta2 < 1)) throw ConfigError(fmt::format("rmsprop: beta2 must be in [0, 1), got {}", beta2));
+  require_decay("rmsprop", "beta2", beta2);
+  require_epsilon("rmsprop", epsilon);
 }
 
 template <class T>
@@ -231,15 +252,19 @@ nlohmann::json RMSProp<T>::config() const {
 
 template <class T>
 void RMSProp<T>::read_config(const nlohmann::json& c) {
-  beta2_ = c.at("beta2").get<double>();
-  epsilon_ = c.at("epsilon").get<double>();
+  const double beta2 = c.at("beta2").get<double>(), epsilon = c.at("epsilon").get<double>();
+  require_decay("rmsprop", "beta2", beta2);
+  require_epsilon("rmsprop", epsilon);
+  beta2_ = beta2;
+  epsilon_ = epsilon;
 }
 
 template <class T>
 Adam<T>::Adam(double learning_rate, double beta1, double beta2, double epsilon, Schedule schedule)
     : Optimizer<T>(learning_rate, schedule), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
-  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
-    throw ConfigError(fmt::format("adam: beta1 and beta2 must be in [0, 1), got {} and {}", beta1, beta2));
+  require_decay("adam", "beta1", beta1);
+  require_decay("adam", "beta2", beta2);
+  require_epsilon("adam", epsilon);
 }
 
 template <class T>
@@ -266,9 +291,14 @@ nlohmann::json Adam<T>::config() const {
 
 template <class T>
 void Adam<T>::read_config(const nlohmann::json& c) {
-  beta1_ = c.at("beta1").get<double>();
-  beta2_ = c.at("beta2").get<double>();
-  epsilon_ = c.at("epsilon").get<double>();
+  const double beta1 = c.at("beta1").get<double>(), beta2 = c.at("beta2").get<double>(),
+               epsilon = c.at("epsilon").get<double>();
+  require_decay("adam", "beta1", beta1);
+  require_decay("adam", "beta2", beta2);
+  require_epsilon("adam", epsilon);
+  beta1_ = beta1;
+  beta2_ = beta2;
+  epsilon_ = epsilon;
 }
 
 template <class T>

@@ -2,12 +2,29 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "nn/errors.hpp"
 
 namespace nn {
 
+namespace {
+const char* const kind_names[] = {"constant", "inverse_time", "exponential", "step"};
+}
+
+void Schedule::validate() const {
+  const char* name = kind_names[int(kind)];
+  if (kind == Kind::inverse_time && !(rate >= 0 && std::isfinite(rate)))
+    throw ConfigError(fmt::format("schedule {}: decay rate must be >= 0, got {}", name, rate));
+  if ((kind == Kind::exponential || kind == Kind::step) && !(rate > 0 && rate <= 1))
+    throw ConfigError(fmt::format("schedule {}: {} must be in (0, 1], got {}", name,
+                                  kind == Kind::exponential ? "base" : "factor", rate));
+  if ((kind == Kind::inverse_time || kind == Kind::step) && interval == 0)
+    throw ConfigError(fmt::format("schedule {}: interval must be at least 1 epoch", name));
+}
+
 double Schedule::at(double alpha0, std::size_t epoch) const {
-  const std::size_t every = std::max<std::size_t>(interval, 1);
+  const std::size_t every = interval;
   switch (kind) {
     case Kind::constant: return alpha0;
     case Kind::inverse_time: return alpha0 / (1.0 + rate * double(epoch / every));
@@ -18,8 +35,7 @@ double Schedule::at(double alpha0, std::size_t epoch) const {
 }
 
 nlohmann::json Schedule::to_json() const {
-  static const char* names[] = {"constant", "inverse_time", "exponential", "step"};
-  return {{"kind", names[int(kind)]}, {"rate", rate}, {"interval", interval}};
+  return {{"kind", kind_names[int(kind)]}, {"rate", rate}, {"interval", interval}};
 }
 
 Schedule Schedule::from_json(const nlohmann::json& j) {
@@ -32,6 +48,7 @@ Schedule Schedule::from_json(const nlohmann::json& j) {
   else throw ConfigError("schedule: unknown kind '" + k + "'");
   s.rate = j.at("rate");
   s.interval = j.at("interval");
+  s.validate();
   return s;
 }
 

@@ -137,6 +137,43 @@ BOOST_AUTO_TEST_CASE(schedules) {
   BOOST_TEST(S::from_json(j).at(1, 9) == S::step(4, 0.3).at(1, 9));
 }
 
+BOOST_AUTO_TEST_CASE(out_of_range_hyperparameters_are_refused) {
+  using S = nn::Schedule;
+  auto refused = [](auto&& make, const std::string& words) {
+    try {
+      make();
+    } catch (const nn::ConfigError& e) {
+      BOOST_TEST(std::string(e.what()).find(words) != std::string::npos, e.what());
+      return;
+    }
+    BOOST_ERROR("accepted: expected an error with '" << words << "'");
+  };
+  refused([] { nn::Adam<float>(1e-3, 0.9, 0.999, -1e-8); }, "adam: epsilon must be > 0");
+  refused([] { nn::Adam<float>(1e-3, 0.9, 1.0); }, "adam: beta2 must be in [0, 1)");
+  refused([] { nn::RMSProp<float>(1e-3, 0.9, 0.0); }, "rmsprop: epsilon");
+  refused([] { nn::Momentum<float>(1e-3, -0.1); }, "momentum: beta");
+  refused([] { nn::GradientDescent<float>(std::nan("")); }, "learning rate must be > 0");
+  refused([] { nn::GradientDescent<float>(0.1, S::step(0, 0.5)); }, "schedule step: interval");
+  refused([] { nn::GradientDescent<float>(0.1, S::exponential(0)); }, "schedule exponential: base must be in (0, 1]");
+  refused([] { nn::GradientDescent<float>(0.1, S::exponential(1.5)); }, "base must be in (0, 1]");
+  refused([] { nn::GradientDescent<float>(0.1, S::inverse_time(-1)); }, "decay rate must be >= 0");
+  // A configuration (from a checkpoint's manifest) is checked like the constructor's arguments,
+  // and a refused one leaves the optimizer as it was.
+  nn::Adam<float> adam(1e-3);
+  auto bad = adam.config();
+  bad["epsilon"] = -1.0;
+  refused([&] { adam.configure(bad); }, "adam: epsilon");
+  BOOST_TEST(adam.config()["epsilon"].get<double>() == 1e-8);
+  bad = adam.config();
+  bad["learning_rate"] = 0.5;
+  bad["beta1"] = 1.0;
+  refused([&] { adam.configure(bad); }, "adam: beta1");
+  BOOST_TEST(adam.learning_rate() == 1e-3);
+  bad = adam.config();
+  bad["schedule"] = S::step(0, 0.5).to_json();
+  refused([&] { adam.configure(bad); }, "interval");
+}
+
 BOOST_AUTO_TEST_CASE(configuration_round_trip) {
   nn::Adam<float> adam(0.003, 0.8, 0.99, 1e-7, nn::Schedule::exponential(0.9));
   auto again = nn::make_optimizer<float>(adam.config());

@@ -21,6 +21,9 @@ struct Schedule {
   // α = α0 · factor^⌊epoch / interval⌋
   static Schedule step(std::size_t interval, double factor) { return {Kind::step, factor, interval}; }
 
+  // Throws ConfigError naming the schedule and the value out of range: a decay rate < 0, a base or
+  // factor outside (0, 1] (it would grow the learning rate), an interval of 0.
+  void validate() const;
   // The learning rate for epoch `epoch` (counted from 0) from the initial α0.
   double at(double alpha0, std::size_t epoch) const;
   nlohmann::json to_json() const;

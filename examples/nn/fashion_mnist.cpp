@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Train an MLP on Fashion-MNIST and report its test accuracy"};
   std::size_t epochs = 10, batch = 128, dev_size = 5000, limit = 0, patience = 3, gradcheck_step = 0;
   std::vector<std::size_t> hidden{512, 256};
-  double learning_rate = 3e-3, decay = 0.75, l2 = 1e-4, keep_prob = 0.9, input_keep_prob = 0.9;
+  double learning_rate = 3e-3, decay = 0.75, l2 = 1e-4, keep_prob = 0.9, input_keep_prob = 0.9, required_accuracy = 0;
   bool no_batch_norm = false, evaluate_train = false;
   std::uint64_t seed = 0;
   std::string data_dir = nn::fashion_mnist_dir, history_path, save_path, schedule = "exponential";
@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   app.add_option("--history", history_path, "write the per-epoch history to this CSV file");
   app.add_option("--save", save_path, "save a checkpoint (model, Adam state, normalization) to this .npz file");
   app.add_flag("--evaluate-train", evaluate_train, "a full evaluation pass on the training set each epoch");
+  app.add_option("--require-accuracy", required_accuracy,
+                 "exit with status 2 if the test accuracy is below this fraction (the examples test uses 0.89)");
   app.add_option("--gradcheck-step", gradcheck_step,
                  "check the gradients (in double, 16 examples, directional probes) after this step");
   CLI11_PARSE(app, argc, argv);
@@ -106,6 +108,11 @@ int main(int argc, char** argv) {
       nn::save_checkpoint(save_path, model, &adam, &normalizer,
                           {{"test_accuracy", result.accuracy}, {"epochs", history.epochs.size()}});
       fmt::print("saved {}\n", save_path);
+    }
+    if (result.accuracy < required_accuracy) {
+      fmt::print(stderr, "fashion_mnist: test accuracy {:.2f}% is below the required {:.2f}%\n", 100 * result.accuracy,
+                 100 * required_accuracy);
+      return 2;
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "fashion_mnist: {}\n", e.what());

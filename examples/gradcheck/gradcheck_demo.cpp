@@ -77,7 +77,7 @@ ad::Var<double> cost(ad::Tape<double>& tape, std::vector<ad::Parameter<double>>&
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int, char** argv) {
   ad::use_best_blas_kernels(argv);
   std::mt19937_64 rng(1);
   std::vector<ad::Parameter<double>> params;

@@ -12,19 +12,46 @@
 namespace gc::detail {
 namespace {
 
-// Elements of a block to check: all, or a seeded sample of k (all of a block no larger than k).
-std::vector<std::size_t> choose(std::size_t size, const Options& o, std::mt19937_64& rng, bool all) {
-  std::vector<std::size_t> idx(size);
+// The steps a failing block is swept over.
+constexpr double sweep_steps[] = {1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9};
+
+std::vector<std::size_t> every_element(std::size_t n) {
+  std::vector<std::size_t> idx(n);
   std::iota(idx.begin(), idx.end(), std::size_t(0));
-  if (all || size <= o.samples_per_block) return idx;
-  // Partial Fisher–Yates: the first k of a seeded permutation, then in order for readability.
-  for (std::size_t k = 0; k < o.samples_per_block; ++k) {
-    std::uniform_int_distribution<std::size_t> pick(k, size - 1);
-    std::swap(idx[k], idx[pick(rng)]);
+  return idx;
+}
+
+// A seeded sample of k of 0 … n−1 (all of them when n ≤ k), in order for readability.
+std::vector<std::size_t> sample(std::size_t n, std::size_t k, std::mt19937_64& rng) {
+  std::vector<std::size_t> idx = every_element(n);
+  if (n <= k) return idx;
+  // Partial Fisher–Yates: the first k of a seeded permutation.
+  for (std::size_t j = 0; j < k; ++j) {
+    std::uniform_int_distribution<std::size_t> pick(j, n - 1);
+    std::swap(idx[j], idx[pick(rng)]);
   }
-  idx.resize(o.samples_per_block);
+  idx.resize(k);
   std::sort(idx.begin(), idx.end());
   return idx;
+}
+
+// A bias, γ or β: each element is one unit's own parameter, so a sample would leave units unchecked.
+bool is_vector(const BlockView& b) { return b.shape[0] == 1 || b.shape[1] == 1; }
+
+// The elements a sampled check compares: all of a vector block, else a seeded sample.
+std::vector<std::size_t> sampled_elements(const BlockView& b, const Options& o, std::mt19937_64& rng) {
+  return is_vector(b) ? every_element(b.size()) : sample(b.size(), o.samples_per_block, rng);
+}
+
+std::vector<std::size_t> elements_to_check(const BlockView& b, const Options& o, std::mt19937_64& rng) {
+  return o.mode == Mode::all ? every_element(b.size()) : sampled_elements(b, o, rng);
+}
+
+// A block a direction flagged (it disagreed, or crossed a kink) is checked element by element, all
+// of it up to whole_recheck_limit: a sample would likely miss the few wrong elements the direction
+// caught. A larger block costs what Mode::all does, so it gets a sample (see localise).
+std::vector<std::size_t> elements_to_recheck(const BlockView& b, const Options& o, std::mt19937_64& rng) {
+  return b.size() <= o.whole_recheck_limit ? every_element(b.size()) : sampled_elements(b, o, rng);
 }
 
 Comparison elements(Evaluator& J, BlockView& b, const std::vector<std::size_t>& idx, double eps,
@@ -89,7 +116,7 @@ std::vector<double> random_unit(std::size_t n, std::mt19937_64& rng) {
 }
 
 // Elements whose own error is large and whose perturbation crossed a kink are excluded from the
-// block's error (counted in result.kinks); returns the comparison without them.
+// block's error (counted in `kinks`); returns the comparison without them.
 Comparison without_kinks(const Comparison& c, const Options& o, std::size_t& kinks) {
   Comparison kept;
   kept.reserve(c.index.size());
@@ -115,6 +142,8 @@ Verdict grade(double error, const Options& o) {
   return Verdict::fail;
 }
 
+int severity(Verdict v) { return v == Verdict::fail ? 2 : v == Verdict::warning ? 1 : 0; }
+
 void fill(BlockResult& r, const Comparison& c, const Errors& e) {
   r.checked = c.index.size();
   r.relative_error = e.relative;
@@ -128,8 +157,187 @@ void fill(BlockResult& r, const Comparison& c, const Errors& e) {
   }
 }
 
+// The row shows `c`, measured at `eps`, and the verdict is its grade.
+void show(BlockResult& r, const Comparison& c, double eps, const Options& o) {
+  const Errors e = compare(c);
+  fill(r, c, e);
+  r.best_eps = eps;
+  r.verdict = grade(e.relative, o);
+}
+
 bool all_zero(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [](double x) { return x == 0; });
+}
+
+struct Step {
+  double eps, error;
+};
+
+// A bad ε (truncation above, rounding below) is not a bug: records error_at(ε) over the sweep in
+// r.eps_sweep and returns the ε with the least error (`first` when none beats it).
+template <class ErrorAt>
+Step best_of_sweep(ErrorAt error_at, Step first, BlockResult& r) {
+  Step best = first;
+  for (double eps : sweep_steps) {
+    const double error = eps == first.eps ? first.error : error_at(eps);
+    if (!std::isfinite(error)) continue;  // a step below the parameter's precision (float), or a kink
+    r.eps_sweep.emplace_back(eps, error);
+    if (error < best.error) best = {eps, error};
+  }
+  return best;
+}
+
+// Grade at the better step when it at least halves the error or changes the verdict (1.5e-3 →
+// 0.9e-3 is fail → warning); smaller gains that decide nothing are rounding noise.
+bool worth_switching(double first_error, double better_error, const Options& o) {
+  return better_error < 0.5 * first_error || grade(better_error, o) != grade(first_error, o);
+}
+
+void note_step_size_effect(BlockResult& r, double first_error, double first_eps) {
+  if (r.verdict != Verdict::fail)
+    r.warnings.push_back(fmt::format("error {:.2e} at ε={:.0e}, {:.2e} at ε={:.0e}: a step-size effect, graded at the "
+                                     "better step",
+                                     first_error, first_eps, r.relative_error, r.best_eps));
+}
+
+// The k elements of `c` with the largest |numeric − analytic| (a NaN counts as largest), in order.
+Comparison worst_elements(const Comparison& c, std::size_t k) {
+  std::vector<std::size_t> positions = every_element(c.index.size());
+  auto diff = [&](std::size_t p) {
+    const double d = std::abs(c.numeric[p] - c.analytic[p]);
+    return std::isnan(d) ? std::numeric_limits<double>::infinity() : d;
+  };
+  if (positions.size() > k) {
+    std::nth_element(positions.begin(), positions.begin() + std::ptrdiff_t(k), positions.end(),
+                     [&](std::size_t x, std::size_t y) { return diff(x) > diff(y); });
+    positions.resize(k);
+    std::sort(positions.begin(), positions.end());
+  }
+  Comparison worst;
+  worst.reserve(positions.size());
+  for (std::size_t p : positions) {
+    worst.index.push_back(c.index[p]);
+    worst.numeric.push_back(c.numeric[p]);
+    worst.analytic.push_back(c.analytic[p]);
+    worst.kink.push_back(false);
+  }
+  return worst;
+}
+
+// Sweeps the compared elements and, when the sweep's ε is better, measures them all there. A
+// large set is swept on its k worst elements: the sweep asks whether the failure is a step-size
+// effect, so it measures where the block fails (a random sample can miss a lone wrong element).
+// Returns what the row shows.
+Comparison sweep_elements(Evaluator& J, BlockView& b, const std::vector<std::size_t>& idx, const Options& o,
+                          const std::vector<std::uint8_t>& base, Comparison kept, BlockResult& r) {
+  const double first_eps = r.best_eps, first_error = r.relative_error;
+  const Comparison worst = worst_elements(kept, o.samples_per_block);
+  std::size_t kinks = 0;  // the sweep's own exclusions: the row counts those of what it shows
+  auto error_at = [&](double eps) {
+    return compare(without_kinks(elements(J, b, worst.index, eps, base), o, kinks)).relative;
+  };
+  r.sweep_checked = worst.index.size();
+  const double worst_error = compare(worst).relative;
+  const Step best = best_of_sweep(error_at, {first_eps, worst_error}, r);
+  // The error of all of idx at the best ε, projected from its worst elements' (exact when they are
+  // all of idx), decides whether to measure there; the measurement decides whether to grade there.
+  const double projected = worst_error > 0 ? first_error * best.error / worst_error : first_error;
+  if (best.eps == first_eps || !worth_switching(first_error, projected, o)) return kept;
+  Comparison at_best = without_kinks(elements(J, b, idx, best.eps, base), o, kinks);
+  if (!(compare(at_best).relative < first_error)) return kept;
+  show(r, at_best, best.eps, o);
+  r.kinks = kinks;
+  note_step_size_effect(r, first_error, first_eps);
+  return at_best;
+}
+
+// Element-level comparison of `idx` at ε, kinks excluded, swept over ε when it does not pass.
+// Sets the row and verdict; returns the comparison the row shows.
+Comparison check_elements(Evaluator& J, BlockView& b, const std::vector<std::size_t>& idx, const Options& o,
+                          const std::vector<std::uint8_t>& base, BlockResult& r) {
+  r.directional = false;
+  r.eps_sweep.clear();
+  r.sweep_checked = 0;
+  Comparison kept = without_kinks(elements(J, b, idx, o.eps, base), o, r.kinks);
+  show(r, kept, o.eps, o);
+  if (r.verdict != Verdict::pass && o.sweep_eps) kept = sweep_elements(J, b, idx, o, base, std::move(kept), r);
+  return kept;
+}
+
+// Directional mode sweeps its one direction before looking at elements (a direction that
+// crosses a kink at some ε says nothing there: skipped).
+void sweep_direction(Evaluator& J, BlockView& b, const std::vector<double>& v, const Options& o,
+                     const std::vector<std::uint8_t>& base, Comparison& kept, BlockResult& r) {
+  auto error_at = [&](double eps) {
+    const Comparison c = directional(J, b, v, eps, base);
+    return c.kink[0] ? std::numeric_limits<double>::quiet_NaN() : compare(c).relative;
+  };
+  const double first_eps = r.best_eps, first_error = r.relative_error;
+  r.sweep_checked = 1;
+  const Step best = best_of_sweep(error_at, {first_eps, first_error}, r);
+  if (best.eps == first_eps || !worth_switching(first_error, best.error, o)) return;
+  kept = directional(J, b, v, best.eps, base);
+  show(r, kept, best.eps, o);
+  note_step_size_effect(r, first_error, first_eps);
+}
+
+// A direction that disagrees says the block is wrong, not where: its elements are checked too.
+// A whole check supersedes the direction (it compares every element the direction summed over);
+// a sample may have missed the wrong elements the direction caught, so then the worse stands.
+Comparison localise(Evaluator& J, BlockView& b, const Options& o, const std::vector<std::uint8_t>& base,
+                    std::mt19937_64& rng, const Comparison& along_direction, BlockResult& r) {
+  const BlockResult direction = r;
+  const auto idx = elements_to_recheck(b, o, rng);
+  const bool whole = idx.size() == b.size();
+  Comparison kept = check_elements(J, b, idx, o, base, r);
+  r.warnings.push_back(fmt::format("{} error {:.2e} at ε={:.0e}{}: checked {} {} elements",
+                                   o.mode == Mode::probes ? "directional probe" : "directional",
+                                   direction.relative_error, direction.best_eps,
+                                   direction.eps_sweep.empty() ? "" : " (the best of an ε sweep)",
+                                   whole ? "all" : "a sample of", idx.size()));
+  if (whole || severity(r.verdict) >= severity(direction.verdict)) return kept;
+  // The sampled elements look better than the direction: its row and verdict stand.
+  std::vector<std::string> warnings = std::move(r.warnings);
+  const std::size_t sampled = r.checked;
+  const double sampled_error = r.relative_error;
+  r = direction;
+  r.warnings = std::move(warnings);
+  r.diagnosis = fmt::format("the direction disagrees but the {} sampled elements {} (error {:.2e}): the wrong elements "
+                            "were not sampled; run Mode::all on this block",
+                            sampled, sampled_error <= o.pass_threshold ? "pass" : "only warn", sampled_error);
+  return along_direction;
+}
+
+// Directional and probes modes: one random direction first, element-level checks only where it
+// does not settle the block.
+Comparison check_by_direction(Evaluator& J, BlockView& b, const Options& o, const std::vector<std::uint8_t>& base,
+                              std::mt19937_64& rng, BlockResult& r) {
+  const std::vector<double> v = random_unit(b.size(), rng);
+  Comparison probe = directional(J, b, v, o.directional_eps, base);
+  std::size_t kinks = 0;
+  without_kinks(probe, o, kinks);
+  if (kinks > 0) {
+    // One kink flag covers every element the direction moved: dropping the only comparison would
+    // pass any bug next to the kink. Element by element, only those whose own step crosses it drop.
+    r.warnings.push_back("the direction crossed a kink of relu/abs/max/clip: checked element by element");
+    return check_elements(J, b, elements_to_recheck(b, o, rng), o, base, r);
+  }
+  show(r, probe, o.directional_eps, o);
+  r.directional = true;
+  if (r.verdict != Verdict::pass && o.mode == Mode::directional && o.sweep_eps)
+    sweep_direction(J, b, v, o, base, probe, r);
+  if (r.verdict == Verdict::pass) return probe;
+  return localise(J, b, o, base, rng, probe, r);
+}
+
+// Measured on the whole analytic gradient, which backward always gives in full: the checked
+// elements may be a sample or one direction.
+void warn_if_vanishing(const BlockView& b, BlockResult& r) {
+  double squares = 0;
+  for (double g : b.analytic) squares += g * g;
+  const double norm = std::sqrt(squares);
+  if (norm != 0 && norm < 1e-10)
+    r.warnings.push_back(fmt::format("gradient norm {:.1e} is tiny: vanishing gradients?", norm));
 }
 
 }  // namespace
@@ -178,73 +386,14 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
   BlockResult r;
   r.name = b.name;
   r.shape = b.shape;
-  r.best_eps = o.eps;
-  const bool probe_first = o.mode == Mode::directional || o.mode == Mode::probes;
-  std::vector<double> direction;
-  std::vector<std::size_t> idx;
-  // measure(ε): the comparison of this block at step ε, in the mode chosen.
-  auto measure = [&](double eps) {
-    return direction.empty() ? elements(J, b, idx, eps, base) : directional(J, b, direction, eps, base);
-  };
-  if (probe_first) direction = random_unit(b.size(), rng);
-  else idx = choose(b.size(), o, rng, o.mode == Mode::all);
-
-  if (probe_first) r.best_eps = o.directional_eps;
-  Comparison c = measure(r.best_eps);
-  Errors e = compare(without_kinks(c, o, r.kinks));
-  if (o.mode == Mode::probes && grade(e.relative, o) != Verdict::pass) {
-    // The probe failed: localise with element-level checks in this block only.
-    r.warnings.push_back(fmt::format("directional probe error {:.2e}: checked elements", e.relative));
-    direction.clear();
-    idx = choose(b.size(), o, rng, false);
-    r.best_eps = o.eps;
-    c = measure(r.best_eps);
-    e = compare(without_kinks(c, o, r.kinks));
-  }
-  Comparison kept = without_kinks(c, o, r.kinks);
-  fill(r, kept, e);
-  r.verdict = grade(e.relative, o);
-
-  if (all_zero(b.analytic) && all_zero(c.numeric)) {
+  const bool by_direction = o.mode == Mode::directional || o.mode == Mode::probes;
+  const Comparison kept = by_direction ? check_by_direction(J, b, o, base, rng, r)
+                                       : check_elements(J, b, elements_to_check(b, o, rng), o, base, r);
+  if (r.kinks == 0 && all_zero(b.analytic) && all_zero(kept.numeric)) {
     r.verdict = b.reached ? Verdict::pass : Verdict::unused;
     r.diagnosis = b.reached ? "both gradients are exactly zero (pass)"
                             : "does not reach the cost: both gradients are exactly zero";
     return r;
-  }
-  if (r.verdict != Verdict::pass && o.sweep_eps) {
-    // A bad ε (truncation above, rounding below) is not a bug: keep the best of a sweep. A large
-    // block is swept on a sample of its elements (the best ε does not depend on which), then
-    // measured whole at the ε the sweep chose.
-    const double first_eps = r.best_eps;
-    const bool sample = direction.empty() && idx.size() > o.samples_per_block;
-    const std::vector<std::size_t> all_idx = idx;
-    if (sample) idx = choose(b.size(), o, rng, false);
-    auto sweep_error = [&](double eps) { return compare(without_kinks(measure(eps), o, r.kinks)).relative; };
-    const double baseline = sample ? sweep_error(first_eps) : e.relative;
-    double best = baseline;
-    for (double eps : {1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9}) {
-      const double error = eps == first_eps ? baseline : sweep_error(eps);
-      if (!std::isfinite(error)) continue;  // a step below the parameter's precision (float)
-      r.eps_sweep.emplace_back(eps, error);
-      if (error < best) {
-        best = error;
-        r.best_eps = eps;
-      }
-    }
-    idx = all_idx;
-    r.sweep_checked = sample ? o.samples_per_block : r.checked;
-    // Differences within a factor 2 are rounding noise, not a better step: keep the first ε.
-    if (best > 0.5 * baseline) r.best_eps = first_eps;
-    if (r.best_eps != first_eps) {
-      kept = without_kinks(measure(r.best_eps), o, r.kinks);
-      fill(r, kept, compare(kept));
-    } else {
-      without_kinks(c, o, r.kinks);  // the first measurement's kink count
-    }
-    r.verdict = grade(r.relative_error, o);
-    if (r.verdict != Verdict::fail && r.best_eps != first_eps)
-      r.warnings.push_back(fmt::format("error {:.2e} at ε={:.0e}, {:.2e} at ε={:.0e}: a step-size effect", e.relative,
-                                       first_eps, r.relative_error, r.best_eps));
   }
   if (r.verdict == Verdict::pass && r.kinks > 0) {
     r.verdict = Verdict::kink;
@@ -252,27 +401,10 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
         "{} element(s) crossed a kink of relu/abs/max/clip within ±ε and were excluded: not a bug", r.kinks);
   }
   if (r.verdict == Verdict::fail || r.verdict == Verdict::warning) {
-    if (!direction.empty()) {
-      // A directional failure: element-level values locate the error and make the diagnosis
-      // possible. The row then shows them; the verdict stays the worse of the two, since the
-      // sampled elements may miss the wrong ones the direction caught.
-      r.warnings.push_back(fmt::format("directional error {:.2e} at ε={:.0e}; the row shows sampled elements",
-                                       r.relative_error, r.best_eps));
-      idx = choose(b.size(), o, rng, false);
-      direction.clear();
-      kept = without_kinks(measure(r.best_eps), o, r.kinks);
-      const Verdict directional_verdict = r.verdict;
-      fill(r, kept, compare(kept));
-      const Verdict element_verdict = grade(r.relative_error, o);
-      r.verdict = directional_verdict == Verdict::fail || element_verdict == Verdict::fail ? Verdict::fail
-                                                                                           : Verdict::warning;
-    }
-    diagnose(J, b, kept, o, r);
+    if (r.diagnosis.empty()) diagnose(J, b, kept, o, r);
     if (o.taylor && r.verdict == Verdict::fail) r.taylor_slope = taylor_slope(J, b, J0, rng);
   }
-  r.directional = !direction.empty();
-  if (r.analytic_norm != 0 && r.analytic_norm < 1e-10 && r.checked == b.size())
-    r.warnings.push_back(fmt::format("gradient norm {:.1e} is tiny: vanishing gradients?", r.analytic_norm));
+  warn_if_vanishing(b, r);
   return r;
 }
 

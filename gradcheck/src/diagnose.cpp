@@ -38,6 +38,18 @@ std::string ratio_hint(double c) {
   return "a wrong constant factor";
 }
 
+// numeric − analytic ≈ c·θ, fitted by least squares: an L2 term in the cost that backward left
+// out, recognised without knowing λ/m (c estimates it). 0 when it does not fit: too few elements
+// (one always fits), θ = 0, c ≤ 0 (L2 only adds), or a residual over 1% of ‖n − a‖.
+double l2_left_out_scale(const std::vector<double>& difference, const std::vector<double>& theta) {
+  const double theta_squared = dot(theta, theta);
+  if (difference.size() < 4 || theta_squared == 0) return 0;
+  const double c = dot(difference, theta) / theta_squared;
+  double residual = 0;
+  for (std::size_t k = 0; k < theta.size(); ++k) residual += std::pow(difference[k] - c * theta[k], 2);
+  return c > 0 && std::sqrt(residual) < 0.01 * norm(difference) ? c : 0;
+}
+
 }  // namespace
 
 void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o, BlockResult& r, bool probe) {
@@ -117,10 +129,21 @@ void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o,
                               b.name, o.l2_scale);
     return;
   }
+  // The same without λ/m: fitted (needs θ, which a Jacobian's blocks, probe == false, do not have).
+  if (probe) {
+    std::vector<double> theta(n.size());
+    for (std::size_t k = 0; k < n.size(); ++k) theta[k] = b.get(c.index[k]);
+    if (const double scale = l2_left_out_scale(minus(n, a), theta); scale > 0) {
+      r.diagnosis = fmt::format("numeric − analytic = c·{} with c = {:.4g} (least squares): the L2 term (λ/m)·{} left "
+                                "out of backward? (λ/m ≈ {:.4g})",
+                                b.name, scale, b.name, scale);
+      return;
+    }
+  }
   const std::size_t cols = std::max<std::size_t>(b.shape[1], 1);
   r.diagnosis = fmt::format("no simple pattern (not a constant factor, sign, transpose{}); worst element ({}, {}): "
                             "numeric {:.6g}, analytic {:.6g}",
-                            o.l2_scale > 0 ? " or missing L2" : "", r.worst_index / cols, r.worst_index % cols,
+                            o.l2_scale > 0 || probe ? " or missing L2" : "", r.worst_index / cols, r.worst_index % cols,
                             r.worst_numeric, r.worst_analytic);
 }
 

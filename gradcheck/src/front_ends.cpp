@@ -1,13 +1,38 @@
 // The ways into the checker: a recorded tape (replayed), a closure that rebuilds the graph, a
 // single operation's Jacobian, and a check before and after some training.
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <map>
 #include <type_traits>
+#include <utility>
 
 #include "driver.hpp"
 
 namespace gc {
 namespace detail {
 namespace {
+
+// Parameter values and gradients as they were, to put back (the guards below).
+template <class T>
+class Saved {
+ public:
+  void values_of(const std::vector<ad::Parameter<T>*>& params) {
+    for (auto* p : params) values_.emplace_back(p, p->value);
+  }
+  void grads_of(const std::vector<ad::Parameter<T>*>& params) {
+    for (auto* p : params) grads_.emplace_back(p, p->grad);
+  }
+  void restore_values() const {
+    for (const auto& [p, value] : values_) p->value = value;
+  }
+  void restore_grads() const {
+    for (const auto& [p, grad] : grads_) p->grad = grad;
+  }
+
+ private:
+  std::vector<std::pair<ad::Parameter<T>*, ad::Tensor<T>>> values_, grads_;
+};
 
 // Everything of the model a check could change, restored on scope exit (even on an exception):
 // parameter values and gradients, the tape's frozen flag and random state, and the node values
@@ -18,18 +43,18 @@ class Preserve {
   // Values of the checked parameters (the check perturbs them); gradients of every parameter on
   // the tape (every backward the check runs rewrites them all, checked or not).
   Preserve(ad::Tape<T>& tape, const std::vector<ad::Parameter<T>*>& params)
-      : tape_(tape), params_(params), all_(tape.parameters()), frozen_(tape.frozen()), rng_(tape.rng()) {
-    for (auto* p : params_) values_.push_back(p->value);
-    for (auto* p : all_) grads_.push_back(p->grad);
+      : tape_(tape), frozen_(tape.frozen()), rng_(tape.rng()) {
+    saved_.values_of(params);
+    saved_.grads_of(tape.parameters());
   }
   ~Preserve() {
-    for (std::size_t k = 0; k < params_.size(); ++k) params_[k]->value = values_[k];
+    saved_.restore_values();
     try {
       tape_.set_frozen(true);
       tape_.forward();
     } catch (...) {  // the values were valid when the check began; nothing better to do here
     }
-    for (std::size_t k = 0; k < all_.size(); ++k) all_[k]->grad = grads_[k];
+    saved_.restore_grads();
     tape_.set_frozen(frozen_);
     tape_.rng() = rng_;
   }
@@ -38,21 +63,45 @@ class Preserve {
 
  private:
   ad::Tape<T>& tape_;
-  std::vector<ad::Parameter<T>*> params_, all_;
-  std::vector<ad::Tensor<T>> values_, grads_;
+  Saved<T> saved_;
   bool frozen_;
   std::mt19937_64 rng_;
 };
 
+// The closure form's guard: its tapes are its own and die with each evaluation, so only the
+// parameters are the model's. Put back on scope exit, also when `build` throws halfway through
+// a perturbation.
+class RestoreParameters {
+ public:
+  RestoreParameters() = default;
+  ~RestoreParameters() {
+    saved.restore_values();
+    saved.restore_grads();
+  }
+  RestoreParameters(const RestoreParameters&) = delete;
+  RestoreParameters& operator=(const RestoreParameters&) = delete;
+
+  Saved<double> saved;
+};
+
 template <class T>
-BlockView view(ad::Parameter<T>* p, bool reached) {
+bool on_tape(const ad::Tape<T>& tape, const ad::Parameter<T>& p) {
+  return tape.index_of(p) != tape.size();
+}
+
+// A parameter block seen as doubles, its analytic gradient from the tape's last backward. A
+// parameter the tape does not use gets nothing from that backward (its gradient is some other
+// computation's): its analytic gradient is zero.
+template <class T>
+BlockView view(const ad::Tape<T>& tape, ad::Parameter<T>* p) {
   BlockView b;
   b.name = p->name;
   b.shape = ad::shape_of(p->value);
   b.get = [p](std::size_t i) { return double(p->value.data()[i]); };
   b.set = [p](std::size_t i, double v) { p->value.data()[i] = T(v); };
-  b.analytic.assign(p->grad.begin(), p->grad.end());
-  b.reached = reached;
+  if (on_tape(tape, *p)) b.analytic.assign(p->grad.begin(), p->grad.end());
+  else b.analytic.assign(p->value.size(), 0.0);
+  b.reached = tape.reached(*p);
   return b;
 }
 
@@ -73,47 +122,169 @@ Options adapted(const Options& options, Report& notes_holder) {
   return o;
 }
 
-// The engine's contract on this graph: a zero seed gives zero gradients, backward is linear in
-// its seed, a repeated backward gives the same gradients; and on a small graph of its own, fan-out
-// accumulates (d/dx Σ(x·x + x) = 2x + 1).
+// --- the engine's contract, on the graph being checked ------------------------------------------
+
 template <class T>
-std::vector<std::string> contract(ad::Tape<T>& tape, ad::Var<T> cost, const std::vector<ad::Parameter<T>*>& params) {
-  std::vector<std::string> failures;
+using Params = std::vector<ad::Parameter<T>*>;
+using Failures = std::vector<std::string>;
+
+template <class T>
+bool all_zero(const ad::Tensor<T>& g) {
+  return std::all_of(g.begin(), g.end(), [](T x) { return x == T(0); });
+}
+
+template <class T>
+bool identical(const ad::Tensor<T>& a, const ad::Tensor<T>& b) {
+  return ad::shape_of(a) == ad::shape_of(b) && std::equal(a.begin(), a.end(), b.begin());
+}
+
+// 2·g1 up to rounding of the sweep (doubling a seed is exact, the operations' sums need not be).
+template <class T>
+bool doubled(const ad::Tensor<T>& g, const ad::Tensor<T>& g1) {
+  if (ad::shape_of(g) != ad::shape_of(g1)) return false;
+  for (std::size_t i = 0; i < g1.size(); ++i) {
+    const double twice = 2 * double(g1.data()[i]);
+    if (!(std::abs(double(g.data()[i]) - twice) <= 1e-12 * (1 + std::abs(twice)))) return false;
+  }
+  return true;
+}
+
+// The checked parameters this tape's backward writes: the contract is about those (another
+// parameter's gradient is not the tape's to write, and may hold anything).
+template <class T>
+Params<T> on_tape_only(const ad::Tape<T>& tape, const Params<T>& params) {
+  Params<T> used;
+  for (auto* p : params)
+    if (on_tape(tape, *p)) used.push_back(p);
+  return used;
+}
+
+template <class T>
+void check_zero_seed(ad::Tape<T>& tape, ad::Var<T> cost, const Params<T>& params, Failures& failures) {
+  tape.backward(cost, ad::Tensor<T>{{T(0)}});
+  for (auto* p : params)
+    if (!all_zero(p->grad)) failures.push_back(fmt::format("a zero seed gave a non-zero gradient in {}", p->name));
+}
+
+// `once`: the gradients under the seed 1.
+template <class T>
+void check_seed_linearity(ad::Tape<T>& tape, ad::Var<T> cost, const Params<T>& params,
+                          const std::vector<ad::Tensor<T>>& once, Failures& failures) {
+  tape.backward(cost, ad::Tensor<T>{{T(2)}});
+  for (std::size_t k = 0; k < params.size(); ++k)
+    if (!doubled(params[k]->grad, once[k]))
+      failures.push_back(fmt::format("backward is not linear in its seed for {}", params[k]->name));
+}
+
+// The nodes the last sweep from `root` reached that more than one reached operation reads (a
+// parameter used twice, an activation read by two layers), each with those readers.
+template <class T>
+std::map<std::uint32_t, std::vector<std::uint32_t>> fan_outs(const ad::Tape<T>& tape, std::uint32_t root) {
+  std::map<std::uint32_t, std::vector<std::uint32_t>> readers;
+  for (std::uint32_t c = 0; c <= root; ++c) {
+    const ad::Node<T>& n = tape.node(c);
+    if (!n.op || !n.grad_written) continue;
+    std::vector<std::uint32_t> parents = n.parents;  // mul(x, x) reads x once, as one reader
+    std::sort(parents.begin(), parents.end());
+    parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
+    for (auto p : parents)
+      if (tape.needs_grad(p)) readers[p].push_back(c);
+  }
+  std::erase_if(readers, [](const auto& r) { return r.second.size() < 2; });
+  return readers;
+}
+
+// Reader c's own contribution to its parents' gradients: its backward alone, from its gradient in
+// the full sweep, with its parents marked unwritten so that its first write to each assigns.
+template <class T>
+void backward_alone(ad::Tape<T>& tape, std::uint32_t c, const ad::Tensor<T>& grad) {
+  ad::Node<T>& n = tape.node(c);
+  for (auto p : n.parents) tape.node(p).grad_written = false;
+  n.grad = grad;
+  n.grad_written = true;
+  n.op->backward(tape, n);
+}
+
+// Is the swept gradient of `node` the sum of its readers' contributions, each run alone?
+template <class T>
+bool adds_up(ad::Tape<T>& tape, std::uint32_t node, const std::vector<std::uint32_t>& readers,
+             const std::map<std::uint32_t, ad::Tensor<T>>& swept) {
+  const ad::Tensor<T>& total = swept.at(node);
+  if (total.size() == 0) return true;
+  ad::Tensor<T> sum = xt::zeros<T>(total.shape()), scale = xt::zeros<T>(total.shape());
+  for (auto c : readers) {
+    backward_alone(tape, c, swept.at(c));
+    if (!tape.node(node).grad_written) continue;  // this reader wrote nothing to it (in the sweep neither)
+    const ad::Tensor<T>& part = tape.grad(node);
+    if (ad::shape_of(part) != ad::shape_of(total)) return false;
+    sum += part;
+    scale += xt::abs(part);
+  }
+  // A reader that assigns and one that accumulates round differently (gemm with β = 1 fuses the
+  // sum), so the two are compared at √ε of the largest contribution; a dropped one is far larger.
+  const double tolerance = std::sqrt(double(std::numeric_limits<T>::epsilon())) * double(xt::amax(scale)());
+  return double(xt::amax(xt::abs(sum - total))()) <= tolerance;
+}
+
+// Gradients add up over fan-out on this graph. An operation that assigns where it should
+// accumulate (GradSink::first ignored) drops what the readers swept before it wrote: seen only
+// where the graph fans out, so it is looked for at every node of this graph that does.
+template <class T>
+void check_fan_out(ad::Tape<T>& tape, ad::Var<T> cost, Failures& failures) {
+  tape.backward(cost);
+  const auto fans = fan_outs(tape, cost.index());
+  std::map<std::uint32_t, ad::Tensor<T>> swept;  // gradients of the full sweep, of every node involved
+  for (const auto& [node, readers] : fans) {
+    swept.emplace(node, tape.grad(node));
+    for (auto c : readers) swept.emplace(c, tape.grad(c));
+  }
+  for (const auto& [node, readers] : fans)
+    if (!adds_up(tape, node, readers, swept))
+      failures.push_back(fmt::format(
+          "gradients do not accumulate over fan-out: {} is read by {} operations, and its gradient is not the sum of "
+          "their contributions",
+          tape.describe(node), readers.size()));
+}
+
+// A repeated backward gives the same gradients (overwritten, not added to), and a parameter it
+// does not reach gets exactly zero. Each gradient holds NaN before it, so that neither a stale
+// value nor one added to passes unseen. Run last: it leaves the node gradients as a backward does.
+template <class T>
+void check_repeated_backward(ad::Tape<T>& tape, ad::Var<T> cost, const Params<T>& params,
+                             const std::vector<ad::Tensor<T>>& once, Failures& failures) {
+  for (auto* p : params) p->grad.fill(std::numeric_limits<T>::quiet_NaN());
+  tape.backward(cost);
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    const auto& p = *params[k];
+    if (!tape.reached(p) && !all_zero(p.grad))
+      failures.push_back(fmt::format("{} does not reach the cost but its gradient was not set to zero", p.name));
+    else if (!identical(p.grad, once[k]))
+      failures.push_back(fmt::format("a repeated backward changed the gradient of {}", p.name));
+  }
+}
+
+// The engine's contract on this graph, after the check's own backward (seed 1): a zero seed gives
+// zero gradients, backward is linear in its seed, gradients add up over fan-out, a repeated
+// backward gives the same gradients, and an unreached parameter gets exactly zero.
+template <class T>
+Failures contract(ad::Tape<T>& tape, ad::Var<T> cost, const Params<T>& checked) {
+  const Params<T> params = on_tape_only(tape, checked);
   std::vector<ad::Tensor<T>> once;
   for (auto* p : params) once.push_back(p->grad);
-  auto each = [&](auto&& test) {
-    for (std::size_t k = 0; k < params.size(); ++k) test(*params[k], once[k]);
-  };
-  ad::Tensor<T> seed = xt::zeros<T>({std::size_t(1), std::size_t(1)});
-  tape.backward(cost, seed);
-  each([&](auto& p, auto&) {
-    for (T g : p.grad)
-      if (g != 0) return failures.push_back(fmt::format("a zero seed gave a non-zero gradient in {}", p.name));
-  });
-  seed(0, 0) = 2;
-  tape.backward(cost, seed);
-  each([&](auto& p, auto& g1) {
-    for (std::size_t i = 0; i < g1.size(); ++i)
-      if (std::abs(double(p.grad.data()[i]) - 2 * double(g1.data()[i])) > 1e-12 * (1 + std::abs(2 * double(g1.data()[i]))))
-        return failures.push_back(fmt::format("backward is not linear in its seed for {}", p.name));
-  });
-  tape.backward(cost);
-  each([&](auto& p, auto& g1) {
-    if (!std::equal(g1.begin(), g1.end(), p.grad.begin()))
-      failures.push_back(fmt::format("a repeated backward changed the gradient of {}", p.name));
-  });
-  ad::Parameter<double> x("x", ad::Tensor<double>{{0.5, -1.5}, {2.0, 0.25}});
-  {
-    ad::Tape<double> own;
-    auto v = own.parameter(x);
-    own.backward(ad::sum(v * v + v));
-  }
-  for (std::size_t i = 0; i < 4; ++i)
-    if (x.grad.data()[i] != 2 * x.value.data()[i] + 1) {
-      failures.push_back("gradients do not accumulate over fan-out (d/dx Σ(x·x + x) ≠ 2x + 1)");
-      break;
-    }
+  Failures failures;
+  check_zero_seed(tape, cost, params, failures);
+  check_seed_linearity(tape, cost, params, once, failures);
+  check_fan_out(tape, cost, failures);
+  check_repeated_backward(tape, cost, params, once, failures);
   return failures;
+}
+
+// One evaluation's tape in the closure form, recorded frozen like the tape form's replays, so
+// that no evaluation moves batch-norm running statistics. Each tape starts from the same random
+// state: dropout draws the same masks every time.
+ad::Var<double> record_frozen(const std::function<ad::Var<double>(ad::Tape<double>&)>& build, ad::Tape<double>& tape) {
+  tape.set_frozen(true);
+  return build(tape);
 }
 
 }  // namespace
@@ -131,7 +302,7 @@ Report check(ad::Tape<T>& tape, ad::Var<T> cost, std::vector<ad::Parameter<T>*> 
   tape.backward(cost);
   std::vector<detail::BlockView> blocks;
   for (auto* p : params) {
-    blocks.push_back(detail::view(p, tape.reached(*p)));
+    blocks.push_back(detail::view(tape, p));
     blocks.back().first_node = tape.first_consumer(tape.index_of(*p));
   }
   const std::uint32_t out = cost.index();
@@ -160,24 +331,23 @@ std::vector<Report> check_terms(ad::Tape<T>& tape, const std::vector<std::pair<s
 
 Report check(const std::function<ad::Var<double>(ad::Tape<double>&)>& build, std::vector<ad::Parameter<double>*> params,
              const Options& options) {
+  detail::RestoreParameters restore;
+  restore.saved.values_of(params);
   std::vector<detail::BlockView> blocks;
   {
     ad::Tape<double> tape;
-    const auto cost = build(tape);
-    // The backward below rewrites the gradient of every parameter the graph uses: keep them all.
-    const auto all = tape.parameters();
-    std::vector<ad::Tensor<double>> grads;
-    for (auto* p : all) grads.push_back(p->grad);
+    const auto cost = detail::record_frozen(build, tape);
+    // The backward rewrites the gradient of every parameter the graph uses: keep them all.
+    restore.saved.grads_of(tape.parameters());
     tape.backward(cost);
-    for (auto* p : params) blocks.push_back(detail::view(p, tape.reached(*p)));
-    for (std::size_t k = 0; k < all.size(); ++k) all[k]->grad = grads[k];
+    for (auto* p : params) blocks.push_back(detail::view(tape, p));
   }
   std::vector<std::uint8_t> last_branches;
   bool piecewise = false;
   detail::Evaluator J;
   J.cost = [&] {
-    ad::Tape<double> tape;  // each evaluation's tape starts from the same random state
-    auto cost = build(tape);
+    ad::Tape<double> tape;
+    auto cost = detail::record_frozen(build, tape);
     piecewise = tape.has_branches();
     if (piecewise) tape.branches(last_branches);
     return double(tape.value(cost.index())(0, 0));

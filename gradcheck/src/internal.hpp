@@ -72,7 +72,8 @@ double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, co
                        bool* kink);
 
 // Fills in the diagnosis of a failing (or warning) block. `probe` allows extra evaluations (the
-// transposed elements' numeric values); without it only the compared values are read.
+// transposed elements' numeric values) and reading θ through b.get (the L2 fit); without it (a
+// Jacobian's blocks, which have no θ) only the compared values are read.
 void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o, BlockResult& r, bool probe = true);
 
 // The ε-free second opinion: the slope of log|J(θ+hv) − J(θ) − h∇J·v| against log h.

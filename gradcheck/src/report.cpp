@@ -4,6 +4,16 @@
 #include "gradcheck/gradcheck.hpp"
 
 namespace gc {
+namespace {
+
+// The ε a row was measured at, when a sweep graded it at another step than its kind's usual one
+// (ε for elements, directional_eps for a direction).
+std::string step_note(const BlockResult& b, const Options& o) {
+  const double usual = b.directional ? o.directional_eps : o.eps;
+  return b.checked && b.best_eps != usual ? fmt::format(" at ε={:.0e}", b.best_eps) : "";
+}
+
+}  // namespace
 
 const char* to_string(Verdict v) {
   switch (v) {
@@ -56,14 +66,15 @@ std::string Report::table() const {
         : b.directional ? fmt::format("∇J·v: {:.5g} / {:.5g}", b.worst_numeric, b.worst_analytic)
                         : fmt::format("({}, {}): {:.5g} / {:.5g}", b.worst_index / cols, b.worst_index % cols,
                                       b.worst_numeric, b.worst_analytic);
-    out += fmt::format("{:<{}}  {:>11}  {:>7}  {:>9.2e}  {:>9.2e}  {:>34}  {}\n", b.name, name_width,
-                       ad::to_string(b.shape), b.checked, b.relative_error, b.max_abs_diff, worst, to_string(b.verdict));
+    out += fmt::format("{:<{}}  {:>11}  {:>7}  {:>9.2e}  {:>9.2e}  {:>34}  {}{}\n", b.name, name_width,
+                       ad::to_string(b.shape), b.checked, b.relative_error, b.max_abs_diff, worst, to_string(b.verdict),
+                       step_note(b, options));
   }
   for (const auto& b : blocks) {
     if (!b.diagnosis.empty()) out += fmt::format("  {}: {}\n", b.name, b.diagnosis);
     if (!b.eps_sweep.empty()) {
       out += fmt::format("  {}: error vs ε{}:", b.name,
-                         b.sweep_checked < b.checked ? fmt::format(" ({} sampled elements)", b.sweep_checked) : "");
+                         b.sweep_checked < b.checked ? fmt::format(" (its {} worst elements)", b.sweep_checked) : "");
       for (auto [eps, err] : b.eps_sweep) out += fmt::format("  {:.0e}→{:.1e}", eps, err);
       out += fmt::format("  (best ε {:.0e})\n", b.best_eps);
     }
@@ -93,6 +104,7 @@ nlohmann::json Report::to_json() const {
                   {"pass_threshold", options.pass_threshold},
                   {"fail_threshold", options.fail_threshold},
                   {"samples_per_block", options.samples_per_block},
+                  {"whole_recheck_limit", options.whole_recheck_limit},
                   {"seed", options.seed}};
   j["notes"] = notes;
   j["contract_failures"] = contract_failures;

@@ -7,6 +7,7 @@
 // naive loops: the matrices are tiny and the point is readability, not speed.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -28,6 +29,7 @@ enum class Bug : std::int64_t {
   db_zero,           // db written as zeros: backward drops the block
   db_skipped,        // db never written: the sweep does not reach b (disconnected)
   seed_plus_one,     // dW = dZ·Aᵀ + 1: not linear in the seed (engine contract)
+  dW_one_element,    // one element of dW (its largest) with the wrong sign: a sample usually misses it
 };
 
 // iattr[0]: tanh (1) or linear (0); iattr[1]: the Bug.
@@ -71,6 +73,7 @@ struct PlantedLinear {
       if (bug == Bug::dW_sign) dW *= T(-1);
       if (bug == Bug::seed_plus_one) dW += T(1);
       if (bug == Bug::dW_transposed) dW = ad::Tensor<T>(xt::transpose(dW));
+      if (bug == Bug::dW_one_element) negate_largest(dW);
       accumulate(t.sink(n.parents[0]), dW);
     }
     if (t.needs_grad(n.parents[1])) {
@@ -95,6 +98,12 @@ struct PlantedLinear {
       if (bug == Bug::db_zero) db.fill(T(0));
       accumulate(t.sink(n.parents[2]), db);
     }
+  }
+
+  // Linear in the seed (scaling it keeps the largest element where it is): only the comparison sees it.
+  static void negate_largest(ad::Tensor<T>& g) {
+    auto largest = std::max_element(g.begin(), g.end(), [](T x, T y) { return std::abs(x) < std::abs(y); });
+    *largest = -*largest;
   }
 
   // The first contribution of a sweep assigns, later ones add (the engine's GradSink contract).

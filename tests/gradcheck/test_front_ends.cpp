@@ -1,13 +1,17 @@
 // The ways into the checker besides a recorded tape, and what the report offers a program: the
 // closure form (a graph rebuilt at every evaluation), the Jacobian of a single operation, the check
-// at initialization and again after some training, the engine-contract checks, the Boost.Test
-// macros, and the JSON report. Each is shown to pass on a correct graph and to fail, in the right
+// at initialization and again after some training, the engine-contract checks (on the graph being
+// checked, with operations planted here that break the gradient-sink contract), the Boost.Test
+// macros (on a failing report too, their log captured), and the JSON report. Each is shown to pass on a correct graph and to fail, in the right
 // block, on a planted bug (planted.hpp).
 #define BOOST_TEST_MODULE gradcheck front ends
 #include <boost/test/unit_test.hpp>
 
 #include <cstring>
+#include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gradcheck/boost_test.hpp>
 #include <gradcheck/gradcheck.hpp>
@@ -64,6 +68,59 @@ gc::Report planted_jacobian(Bug bug) {
       },
       in.all());
 }
+
+// y = 3x with a backward that breaks the engine's GradSink contract (planted.hpp's operations
+// keep it): `assigns` writes 3·dy over x's gradient even when another reader of x wrote first in
+// this sweep; otherwise it adds 3·dy to whatever x's gradient held, even at the sweep's first
+// write, so it keeps what the previous backward left.
+template <bool assigns>
+struct BrokenTriple {
+  static void forward(ad::Tape<double>& t, ad::Node<double>& n) { n.value = 3.0 * t.value(n.parents[0]); }
+  static void backward(ad::Tape<double>& t, ad::Node<double>& n) {
+    auto s = t.sink(n.parents[0]);  // s.first ignored
+    if (assigns) s.grad = 3.0 * n.grad;
+    else s.grad += 3.0 * n.grad;
+  }
+  static constexpr ad::OpDef<double> def{assigns ? "assigning_triple" : "accumulating_triple", forward, backward};
+};
+
+template <bool assigns>
+ad::Var<double> broken_triple(ad::Var<double> x) {
+  ad::Tape<double>& tape = x.tape();
+  return ad::Var<double>(&tape, tape.record(BrokenTriple<assigns>::def, {x.index()}, std::source_location::current()));
+}
+
+// The contract is the point in these checks, not the comparison: sampled, no sweep, no slope.
+gc::Options contract_only() {
+  gc::Options o;
+  o.mode = gc::Mode::sampled;
+  o.sweep_eps = false;
+  o.taylor = false;
+  return o;
+}
+
+// The test log of every format, sent to a string while alive, then back to where it went.
+class CapturedLog {
+ public:
+  CapturedLog() {
+    using namespace boost::unit_test;
+    for (auto format : {OF_CLF, OF_XML, OF_JUNIT})
+      if (std::ostream* stream = unit_test_log.get_stream(format)) {
+        previous_.emplace_back(format, stream);
+        unit_test_log.set_stream(format, text_);
+      }
+  }
+  ~CapturedLog() {
+    for (auto [format, stream] : previous_) boost::unit_test::unit_test_log.set_stream(format, *stream);
+  }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+  std::string text() const { return text_.str(); }
+
+ private:
+  std::ostringstream text_;
+  std::vector<std::pair<boost::unit_test::output_format, std::ostream*>> previous_;
+};
 
 }  // namespace
 
@@ -268,6 +325,76 @@ BOOST_AUTO_TEST_CASE(engine_contract_catches_a_backward_not_linear_in_its_seed) 
   BOOST_TEST(unchecked.block("W[2]")->verdict == gc::Verdict::fail);
 }
 
+BOOST_AUTO_TEST_CASE(unreached_parameters_keep_their_stale_gradients_out_of_the_check) {
+  // The engine zeroes the gradient of a parameter its backward does not reach. A new Parameter's
+  // gradient is zero already, which would hide an engine that did not: here each unused block
+  // holds a stale gradient first. U is on the tape but unused, V feeds a dead branch, and E is not
+  // on this tape at all (its gradient belongs to some other computation: zero to this check).
+  ad::Parameter<double> W("W", ad::Tensor<double>{{0.5, -1.0}, {0.25, 0.75}});
+  ad::Parameter<double> U("U", ad::Tensor<double>{{1.0, 2.0, 3.0}});
+  ad::Parameter<double> V("V", ad::Tensor<double>{{-0.5}, {0.5}});
+  ad::Parameter<double> E("E", ad::Tensor<double>{{4.0}});
+  const std::vector<ad::Parameter<double>*> unused{&U, &V, &E};
+  for (auto* p : unused) p->grad.fill(7.0);
+  ad::Tape<double> tape;
+  auto w = tape.parameter(W);
+  tape.parameter(U);
+  (void)ad::sum(ad::exp(tape.parameter(V)));
+  const auto report = gc::check(tape, ad::sum(ad::tanh(w) * w), {&W, &U, &V, &E});
+  BOOST_TEST_MESSAGE(report.table());
+  BOOST_TEST(report.passed());
+  BOOST_TEST(report.contract_failures.empty());
+  for (auto* p : unused) {
+    BOOST_TEST_CONTEXT(p->name) {
+      BOOST_TEST(report.block(p->name)->verdict == gc::Verdict::unused);
+      BOOST_TEST(report.block(p->name)->analytic_norm == 0);
+    }
+  }
+  // Left as found: U and V were zeroed by the engine (and NaN-filled by the contract check), then
+  // given back their stale gradients; E was never touched.
+  for (auto* p : unused) BOOST_TEST(bit_identical(p->grad, xt::eval(7.0 + xt::zeros<double>(p->value.shape()))), p->name);
+}
+
+BOOST_AUTO_TEST_CASE(engine_contract_catches_an_operation_that_assigns_over_fan_out) {
+  // H = tanh(W) is read twice. The assigning triple was recorded first, so the sweep reaches it
+  // last and it overwrites what square(H) had written into H's gradient.
+  ad::Parameter<double> W("W", planted::Mlp<double>::random(2, 3, 61, 1.0));
+  ad::Tape<double> tape;
+  auto H = ad::tanh(tape.parameter(W)).named("H");
+  auto first_reader = ad::sum(ad::tanh(broken_triple<true>(H)));
+  auto J = first_reader + ad::sum(ad::square(H));
+  const auto report = gc::check(tape, J, {&W}, contract_only());
+  BOOST_TEST_MESSAGE(report.table());
+  BOOST_TEST(!report.passed());
+  BOOST_TEST(any_contains(report.contract_failures, "do not accumulate over fan-out: H is read by 2 operations"));
+  BOOST_TEST(report.contract_failures.size() == 1u);  // linear in the seed and repeatable: only fan-out is broken
+  BOOST_TEST(report.block("W")->verdict == gc::Verdict::fail);
+
+  // Recorded last, the same operation is swept first: its assignment is H's first write, which is
+  // right, and neither the contract nor the comparison finds anything.
+  ad::Tape<double> fine;
+  auto G = ad::tanh(fine.parameter(W)).named("H");
+  auto square_first = ad::sum(ad::square(G));
+  auto K = square_first + ad::sum(ad::tanh(broken_triple<true>(G)));
+  const auto harmless = gc::check(fine, K, {&W}, contract_only());
+  BOOST_TEST(harmless.contract_failures.empty());
+  BOOST_TEST(harmless.passed());
+}
+
+BOOST_AUTO_TEST_CASE(engine_contract_catches_an_operation_that_keeps_state_between_backwards) {
+  // The accumulating triple adds to what the previous backward left in W's gradient: the check's
+  // own first backward starts from zero and is right, every later one is not.
+  ad::Parameter<double> W("W", planted::Mlp<double>::random(2, 3, 62, 1.0));
+  ad::Tape<double> tape;
+  auto J = ad::sum(ad::tanh(broken_triple<false>(tape.parameter(W))));
+  const auto report = gc::check(tape, J, {&W}, contract_only());
+  BOOST_TEST_MESSAGE(report.table());
+  BOOST_TEST(!report.passed());
+  BOOST_TEST(any_contains(report.contract_failures, "a repeated backward changed the gradient of W"));
+  BOOST_TEST(any_contains(report.contract_failures, "zero seed gave a non-zero gradient in W"));
+  BOOST_TEST(report.block("W")->verdict == gc::Verdict::pass);  // the comparison alone would not see it
+}
+
 // --- Boost.Test macros ---------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(macros_pass_on_a_correct_report) {
@@ -282,10 +409,9 @@ BOOST_AUTO_TEST_CASE(macros_pass_on_a_correct_report) {
 #define GC_TEST_STRINGIZE(...) GC_TEST_STRINGIZE_(__VA_ARGS__)
 
 BOOST_AUTO_TEST_CASE(macros_fail_on_report_passed_and_log_the_table) {
-  // boost_test.hpp has no helper to call without failing the test, so the failing direction is
-  // checked through what the macros are made of: their predicate is report.passed() and their
-  // message is the table, and for a report with a planted bug the predicate is false and the
-  // table names the block and its diagnosis.
+  // What the macros are made of: their predicate is report.passed() and their message is the
+  // table, and for a report with a planted bug the predicate is false and the table names the
+  // block and its diagnosis. (The next case runs GRADCHECK_CHECK itself on such a report.)
   const std::string check = GC_TEST_STRINGIZE(GRADCHECK_CHECK(the_report));
   const std::string require = GC_TEST_STRINGIZE(GRADCHECK_REQUIRE(the_report));
   for (const auto& expansion : {check, require}) {
@@ -303,6 +429,29 @@ BOOST_AUTO_TEST_CASE(macros_fail_on_report_passed_and_log_the_table) {
   BOOST_TEST(contains(table, "FAIL"));
   BOOST_TEST(contains(table, "W[1]: in the data term"), table);  // the block, then its diagnosis
   BOOST_TEST(contains(table, "sign flip"), table);
+}
+
+gc::Report report_with_a_planted_sign_flip() {
+  planted::Mlp<double> mlp;
+  ad::Tape<double> tape;
+  return gc::check(tape, mlp.cost(tape, planted::plant(3, Bug::db_sign)), mlp.parameters());
+}
+
+BOOST_AUTO_TEST_CASE(macro_fails_on_a_failing_report_and_logs_the_table, *boost::unit_test::expected_failures(1)) {
+  // A failed check is logged when it fails (not when the case ends), so its log entry can be
+  // captured right here. The one expected failure must be the macro's: if it passed, the REQUIRE
+  // below aborts the case, which expected_failures does not excuse. GRADCHECK_REQUIRE cannot be
+  // run this way at all (a failed REQUIRE aborts its case): its expansion is checked above.
+  const auto report = report_with_a_planted_sign_flip();
+  std::string logged;
+  {
+    CapturedLog log;
+    GRADCHECK_CHECK(report);
+    logged = log.text();
+  }
+  BOOST_TEST_REQUIRE(contains(logged, "gradient check failed"), logged);
+  BOOST_TEST(contains(logged, report.table()), logged);
+  BOOST_TEST(contains(logged, "b[3]: sign flip"), logged);
 }
 
 // --- JSON ----------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 // changes at a fixed θ is "inconclusive" (never a false failure, the check does not pass); a
 // parameter on the tape that does not reach the cost is "unused"; a reached block whose gradient
 // is exactly zero passes and says so; and the magnitude warnings (a vanishing gradient, a cost far
-// from order 1) are given when, and only when, they apply.
+// from order 1) are given when, and only when, they apply, in every mode. A kink excuses only the
+// elements that crossed it, in the directional modes too (whose one direction moves them all).
 #define BOOST_TEST_MODULE gradcheck kinks noise and unused blocks
 #include <boost/test/unit_test.hpp>
 
@@ -38,12 +39,12 @@ struct KinkCost {
 
   explicit KinkCost(double at_kink) { X.value(0, 1) = at_kink; }
 
-  gc::Report check(const Op& op) {
+  gc::Report check(const Op& op, const gc::Options& o = {}) {
     ad::Tape<double> tape;
     auto x = tape.parameter(X);
     auto w = tape.parameter(W);
     auto J = ad::sum(ad::mul(tape.constant(C), op(x))) + ad::sum(ad::mul(ad::tanh(w), x));
-    return gc::check(tape, J, {&X, &W});
+    return gc::check(tape, J, {&X, &W}, o);
   }
 };
 
@@ -120,6 +121,52 @@ BOOST_AUTO_TEST_CASE(a_wrong_gradient_near_a_kink_still_fails) {
   BOOST_TEST(report.block("W[2]")->verdict == gc::Verdict::fail);
   BOOST_TEST(contains(report.block("W[2]")->diagnosis, "sign flip"), report.block("W[2]")->diagnosis);
   BOOST_TEST(report.block("b[2]")->verdict == gc::Verdict::pass);
+}
+
+BOOST_AUTO_TEST_CASE(a_direction_across_a_kink_falls_back_to_elements) {
+  // A direction moves every element of its block at once, and one kink flag covers them all: a
+  // crossing must not drop the block's only comparison. db[1] sign-flipped, feeding relu at
+  // exactly 0 through b[1](0): every mode fails b[1] on the other two elements, and excuses only
+  // the one at the kink.
+  ad::Parameter<double> W1("W[1]", ad::Tensor<double>{{0.5, -0.3}, {0.2, 0.7}, {-0.4, 0.1}});
+  ad::Parameter<double> b1("b[1]", ad::Tensor<double>{{0.0}, {0.1}, {0.2}});
+  ad::Parameter<double> W2("W[2]", ad::Tensor<double>{{0.3, -0.8, 0.6}});
+  ad::Parameter<double> b2("b[2]", ad::Tensor<double>{{0.05}});
+  // X's first column is 0, so Z[1](0, 0) = b[1](0) = 0 sits exactly on relu's kink.
+  const ad::Tensor<double> X{{0.0, 1.0, -0.5, 0.8}, {0.0, 0.3, 0.9, -1.2}};
+  ad::Tape<double> tape;
+  auto Z1 = planted::planted_linear(tape.parameter(W1), tape.constant(X), tape.parameter(b1), false,
+                                    planted::Bug::db_sign);
+  auto A2 = ad::linear(tape.parameter(W2), ad::relu(Z1), tape.parameter(b2), ad::Activation::tanh);
+  auto J = ad::sum(ad::square(A2));
+  for (auto mode : {gc::Mode::all, gc::Mode::directional, gc::Mode::probes}) {
+    BOOST_TEST_CONTEXT("mode " << mode) {
+      gc::Options o;
+      o.mode = mode;
+      const auto report = gc::check(tape, J, {&W1, &b1, &W2, &b2}, o);
+      BOOST_TEST_MESSAGE(report.table());
+      BOOST_TEST(!report.passed());
+      const auto* b = report.block("b[1]");
+      BOOST_TEST(b->verdict == gc::Verdict::fail);
+      BOOST_TEST(b->kinks == 1u);    // b[1](0), excused alone
+      BOOST_TEST(b->checked == 2u);  // the other two, compared
+      BOOST_TEST(contains(b->diagnosis, "sign flip"), b->diagnosis);
+      for (const char* other : {"W[1]", "W[2]", "b[2]"}) BOOST_TEST(report.block(other)->verdict == gc::Verdict::pass, other);
+    }
+  }
+  // A right gradient across a kink is still "kink" in the directional modes, not a failure.
+  for (auto mode : {gc::Mode::directional, gc::Mode::probes}) {
+    BOOST_TEST_CONTEXT("right gradient, mode " << mode) {
+      gc::Options o;
+      o.mode = mode;
+      const auto report = KinkCost(0.0).check([](ad::Var<double> x) { return ad::relu(x); }, o);
+      BOOST_TEST_MESSAGE(report.table());
+      BOOST_TEST(report.passed());
+      BOOST_TEST(report.block("X")->verdict == gc::Verdict::kink);
+      BOOST_TEST(report.block("X")->kinks == 1u);
+      BOOST_TEST(any_contains(report.block("X")->warnings, "direction crossed a kink"));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_noisy_cost_is_inconclusive) {
@@ -234,6 +281,18 @@ BOOST_AUTO_TEST_CASE(a_vanishing_gradient_is_warned_about) {
   BOOST_TEST(any_contains(p->warnings, "vanishing"), "warnings of P: " << p->warnings.size());
   BOOST_TEST(contains(report.table(), "P: gradient norm"));
   BOOST_TEST(contains(report.table(), "vanishing"));
+
+  // In every mode: the norm is the whole analytic gradient's, whichever elements were compared.
+  ad::Parameter<double> Q("Q", planted::Mlp<double>::random(6, 6, 9, 1));
+  ad::Tape<double> q_tape;
+  auto K = ad::mul_scalar(ad::sum(ad::square(q_tape.parameter(Q))), 1e-12);
+  for (auto mode : {gc::Mode::sampled, gc::Mode::directional, gc::Mode::probes}) {
+    gc::Options o;
+    o.mode = mode;
+    const auto q = gc::check(q_tape, K, {&Q}, o);
+    BOOST_TEST(q.block("Q")->checked < 36u, mode);  // a sample, or one direction
+    BOOST_TEST(any_contains(q.block("Q")->warnings, "vanishing"), mode);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_cost_far_from_order_one_gets_a_note) {

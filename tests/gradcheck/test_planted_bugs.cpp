@@ -12,12 +12,13 @@ using planted::Bug;
 
 namespace {
 
-gc::Report check_with(const planted::Plan& plan) {
+// `tell_l2_scale`: pass λ/m, which lets the checker recognise L2 left out of backward exactly.
+gc::Report check_with(const planted::Plan& plan, bool tell_l2_scale = true) {
   planted::Mlp<double> mlp;
   ad::Tape<double> tape;
   auto J = mlp.cost(tape, plan);
   gc::Options o;
-  o.l2_scale = mlp.l2_scale();  // lets the checker recognise L2 left out of backward
+  if (tell_l2_scale) o.l2_scale = mlp.l2_scale();
   return gc::check(tape, J, mlp.parameters(), o);
 }
 
@@ -79,6 +80,21 @@ BOOST_AUTO_TEST_CASE(l2_left_out_of_backward) {
   const auto report = check_with(plan);
   expect_only(report, "W[2]", "L2");
   BOOST_TEST(report.block("W[2]")->diagnosis.find("left out of backward") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(l2_left_out_of_backward_with_default_options) {
+  // Not told λ/m: numeric − analytic = c·W[2] is found by a least-squares fit, and c = λ/m.
+  planted::Plan plan;
+  plan.l2_missing = 2;
+  const auto report = check_with(plan, false);
+  BOOST_TEST(report.options.l2_scale == 0);
+  expect_only(report, "W[2]", "left out of backward");
+  const std::string& diagnosis = report.block("W[2]")->diagnosis;
+  BOOST_TEST(diagnosis.find("L2 term") != std::string::npos, diagnosis);
+  BOOST_TEST(diagnosis.find("λ/m ≈ 0.04375") != std::string::npos, diagnosis);  // 0.7 / 16
+  // Other bugs are not mistaken for it without λ/m either.
+  expect_only(check_with(planted::plant(2, Bug::dW_wrong), false), "W[2]", "no simple pattern");
+  expect_only(check_with(planted::plant(3, Bug::db_sign), false), "b[3]", "sign flip");
 }
 
 BOOST_AUTO_TEST_CASE(block_dropped_in_backward) {

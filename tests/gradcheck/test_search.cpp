@@ -1,8 +1,11 @@
 // How the checker searches, beyond the course's recipe: it keeps going after a failure, samples
-// every block (stratified, repeatable by seed), probes blocks before checking elements, sweeps ε
-// on a failure, and gives an ε-free second opinion (the Taylor remainder's slope).
+// every block (stratified, repeatable by seed; vectors whole), probes blocks before checking
+// elements (a failed probe is never overruled by a sample), sweeps ε on a failure (graded at the
+// best ε when that decides the verdict), and gives an ε-free second opinion (the Taylor slope).
 #define BOOST_TEST_MODULE gradcheck search strategies
 #include <boost/test/unit_test.hpp>
+
+#include <algorithm>
 
 #include <gradcheck/gradcheck.hpp>
 
@@ -17,6 +20,12 @@ gc::Report check_with(const planted::Plan& plan, const gc::Options& o) {
   ad::Tape<double> tape;
   auto J = mlp.cost(tape, plan);
   return gc::check(tape, J, mlp.parameters(), o);
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+bool any_contains(const std::vector<std::string>& texts, const std::string& part) {
+  return std::any_of(texts.begin(), texts.end(), [&](const std::string& t) { return contains(t, part); });
 }
 
 gc::Options with_mode(gc::Mode mode, std::uint64_t seed = 3) {
@@ -52,12 +61,21 @@ BOOST_AUTO_TEST_CASE(sampling_is_stratified) {
   BOOST_TEST_MESSAGE(report.table());
   BOOST_TEST(report.passed());
   BOOST_REQUIRE_EQUAL(report.blocks.size(), 6u);
-  // k elements in every block, however large; all of a block no larger than k (b[3] has 5).
+  // k elements in every matrix block, however large; all of a vector block (a bias: each element
+  // is its own unit's parameter), however small k is.
   BOOST_TEST(report.block("W[1]")->checked == 10u);
   BOOST_TEST(report.block("W[2]")->checked == 10u);
   BOOST_TEST(report.block("W[3]")->checked == 10u);
-  BOOST_TEST(report.block("b[1]")->checked == 10u);
+  BOOST_TEST(report.block("b[1]")->checked == 32u);
+  BOOST_TEST(report.block("b[2]")->checked == 32u);
   BOOST_TEST(report.block("b[3]")->checked == 5u);
+
+  // A row vector (1, n) too, e.g. a γ stored as a row.
+  ad::Parameter<double> gamma("gamma", planted::Mlp<double>::random(1, 30, 4, 1));
+  ad::Tape<double> tape;
+  const auto row = gc::check(tape, ad::sum(ad::tanh(tape.parameter(gamma))), {&gamma}, o);
+  BOOST_TEST(row.passed());
+  BOOST_TEST(row.block("gamma")->checked == 30u);
 }
 
 BOOST_AUTO_TEST_CASE(sampling_is_repeatable_by_seed) {
@@ -89,7 +107,7 @@ BOOST_AUTO_TEST_CASE(probes_check_elements_only_in_the_failing_block) {
     BOOST_TEST_CONTEXT(b.name) {
       if (b.name == "b[2]") {
         BOOST_TEST(b.verdict == gc::Verdict::fail);
-        BOOST_TEST(b.checked == 8u);  // element level after the probe failed
+        BOOST_TEST(b.checked == 32u);  // element level after the probe failed: the whole (small) block
         BOOST_TEST(b.diagnosis.find("missing 1/m") != std::string::npos, b.diagnosis);
         bool probe_noted = false;
         for (const auto& w : b.warnings) probe_noted = probe_noted || w.find("directional probe") != std::string::npos;
@@ -98,6 +116,40 @@ BOOST_AUTO_TEST_CASE(probes_check_elements_only_in_the_failing_block) {
         BOOST_TEST(b.verdict == gc::Verdict::pass);
         BOOST_TEST(b.checked == 1u);  // one direction, no element-level work
       }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_probe_is_not_overruled_by_a_sample) {
+  // One wrong element among W[2]'s 1024 (its largest, sign-flipped): all mode fails W[2], and so
+  // must the directional modes, whose probe catches it but whose sample of k elements would not.
+  const auto plan = planted::plant(2, Bug::dW_one_element);
+  const auto all = check_with(plan, {});
+  BOOST_TEST_MESSAGE(all.table());
+  BOOST_TEST(all.block("W[2]")->verdict == gc::Verdict::fail);
+  for (auto mode : {gc::Mode::probes, gc::Mode::directional}) {
+    BOOST_TEST_CONTEXT("mode " << mode) {
+      auto o = with_mode(mode);
+      const auto report = check_with(plan, o);
+      BOOST_TEST_MESSAGE(report.table());
+      BOOST_TEST(!report.passed());
+      const auto* w = report.block("W[2]");
+      BOOST_TEST(w->verdict == gc::Verdict::fail);
+      BOOST_TEST(w->checked == 1024u);  // small enough to be checked whole once flagged
+      BOOST_TEST(w->worst_index == all.block("W[2]")->worst_index);  // the wrong element itself
+      BOOST_TEST(any_contains(w->warnings, "checked all 1024 elements"));
+
+      // Over whole_recheck_limit the block gets a sample, which misses the element here: the
+      // direction's verdict stands, and the report says where the bug must be.
+      o.whole_recheck_limit = 100;
+      const auto sampled = check_with(plan, o);
+      BOOST_TEST_MESSAGE(sampled.table());
+      BOOST_TEST(!sampled.passed());
+      w = sampled.block("W[2]");
+      BOOST_TEST(w->verdict == gc::Verdict::fail);
+      BOOST_TEST(w->directional);  // the row is the direction's, whose verdict it is
+      BOOST_TEST(contains(w->diagnosis, "not sampled"), w->diagnosis);
+      BOOST_TEST(contains(w->diagnosis, "Mode::all"), w->diagnosis);
     }
   }
 }
@@ -137,6 +189,36 @@ BOOST_AUTO_TEST_CASE(a_step_size_problem_alone_passes) {
     }
   }
   BOOST_TEST(swept);
+}
+
+BOOST_AUTO_TEST_CASE(the_sweep_grades_at_the_best_eps_when_that_decides_the_verdict) {
+  // J = Σ exp(P) + c·Σ detach(exp(P)): backward leaves out the c part, a relative error ≈ c/2 =
+  // 9e-4 at any fine step (a warning). At the coarse first ε = 0.085, truncation adds h²/12 ≈ 6e-4:
+  // 1.5e-3, a failure. The best ε is less than twice better, but it decides the verdict.
+  ad::Parameter<double> P("P", ad::Tensor<double>{{0.5, -0.3, 0.8}, {0.1, -0.7, 0.2}});
+  ad::Tape<double> tape;
+  auto e = ad::exp(tape.parameter(P));
+  auto J = ad::sum(e) + ad::mul_scalar(ad::sum(ad::detach(e)), 1.8e-3);
+  gc::Options o;
+  o.eps = 0.085;
+  o.sweep_eps = false;
+  const auto first = gc::check(tape, J, {&P}, o);
+  BOOST_TEST(first.block("P")->verdict == gc::Verdict::fail);  // the premise: the first ε fails
+  BOOST_TEST(first.block("P")->relative_error < 2e-3);
+
+  o.sweep_eps = true;
+  const auto report = gc::check(tape, J, {&P}, o);
+  BOOST_TEST_MESSAGE(report.table());
+  const auto* p = report.block("P");
+  BOOST_TEST(p->verdict == gc::Verdict::warning);
+  BOOST_TEST(p->relative_error > 1e-7);
+  BOOST_TEST(p->relative_error < 1e-3);
+  BOOST_TEST(p->relative_error > 0.5 * first.block("P")->relative_error);  // not a "twice better" ε
+  BOOST_TEST(p->best_eps <= 1e-2);
+  BOOST_TEST(report.passed());
+  // Honest about it: the row names the ε it was graded at, and a warning gives both errors.
+  BOOST_TEST(contains(report.table(), fmt::format("warning at ε={:.0e}", p->best_eps)), report.table());
+  BOOST_TEST(any_contains(p->warnings, "step-size"));
 }
 
 BOOST_AUTO_TEST_CASE(taylor_slope_tells_right_from_wrong) {

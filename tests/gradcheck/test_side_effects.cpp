@@ -5,6 +5,9 @@
 // - dropout masks are frozen during the check, so a network with dropout is deterministic and
 //   passes; batch-norm running statistics are not moved by the check (an op on a tape, an nn
 //   model on its own tape, and nn::check_gradients);
+// - the closure form likewise: its evaluations are frozen (batch-norm statistics held) and the
+//   parameters are put back even when `build` throws halfway;
+// - a failure found in directional mode is localised to its block;
 // - a float graph is checked at ε = 1e-2 with a note saying so: a correct float MLP passes and a
 //   planted bug in float still fails in its block.
 #define BOOST_TEST_MODULE gradcheck side effects
@@ -81,6 +84,42 @@ struct DropoutMlp {
   }
 };
 
+// A training-mode batch norm of Z, then tanh and a weighted sum: recording or replaying it on an
+// unfrozen tape moves the running statistics.
+struct BatchNormCost {
+  nn::BatchNormState<double> state;
+  ad::Parameter<double> Z{"Z[1]", planted::Mlp<double>::random(3, 5, 41, 1.0)};
+  ad::Parameter<double> gamma{"gamma[1]", ad::Tensor<double>{{1.2}, {0.8}, {1.5}}};
+  ad::Parameter<double> beta{"beta[1]", ad::Tensor<double>{{0.1}, {-0.3}, {0.2}}};
+  ad::Tensor<double> weights = planted::Mlp<double>::random(3, 5, 42, 1.0);
+
+  BatchNormCost() {
+    state.running_mean = ad::Tensor<double>{{0.1}, {-0.2}, {0.3}};
+    state.running_var = ad::Tensor<double>{{1.1}, {0.9}, {1.3}};
+  }
+  ad::Var<double> record(ad::Tape<double>& tape) {
+    auto Y = nn::batch_norm(tape.parameter(Z), tape.parameter(gamma), tape.parameter(beta), state, true);
+    return ad::sum(ad::mul(ad::tanh(Y), tape.constant(weights)));
+  }
+  std::vector<ad::Parameter<double>*> parameters() { return {&Z, &gamma, &beta}; }
+};
+
+// `wrong` alone fails, with `diagnosis` in its diagnosis; every other block passes.
+void expect_only(const gc::Report& report, const std::string& wrong, const std::string& diagnosis) {
+  BOOST_TEST_MESSAGE(report.table());
+  BOOST_TEST(!report.passed());
+  for (const auto& b : report.blocks) {
+    BOOST_TEST_CONTEXT(b.name) {
+      if (b.name == wrong) {
+        BOOST_TEST(b.verdict == gc::Verdict::fail);
+        BOOST_TEST(contains(b.diagnosis, diagnosis), "diagnosis: " << b.diagnosis);
+      } else {
+        BOOST_TEST(b.verdict == gc::Verdict::pass);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(values_and_gradients_are_bit_identical_after_a_check) {
@@ -136,6 +175,27 @@ BOOST_AUTO_TEST_CASE(the_closure_form_leaves_the_others_gradients_alone) {
   const auto report = gc::check([&](ad::Tape<double>& tape) { return mlp.cost(tape); }, {&mlp.W1, &mlp.W3});
   BOOST_TEST(report.passed());
   before.expect_unchanged();
+}
+
+BOOST_AUTO_TEST_CASE(a_directional_failure_is_localised_to_its_block) {
+  // Directional mode compares one number per block; a failing block is then checked element by
+  // element, so the planted bug is named in its own block and diagnosed, and no other block fails.
+  for (auto [layer, bug, block, diagnosis] : {std::tuple{2, Bug::dW_transposed, "W[2]", "transpose"},
+                                              std::tuple{3, Bug::db_sign, "b[3]", "sign flip"},
+                                              std::tuple{1, Bug::db_times_m, "b[1]", "missing 1/m"}}) {
+    BOOST_TEST_CONTEXT(block) {
+      planted::Mlp<double> mlp;
+      ad::Tape<double> tape;
+      gc::Options o;
+      o.mode = gc::Mode::directional;
+      o.seed = 5;
+      const auto report = gc::check(tape, mlp.cost(tape, planted::plant(layer, bug)), mlp.parameters(), o);
+      expect_only(report, block, diagnosis);
+      for (const auto& b : report.blocks)  // the passing blocks were compared along one direction only
+        BOOST_TEST(b.directional == (b.name != block), b.name);
+      BOOST_TEST(any_contains(report.block(block)->warnings, "directional error"));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(the_frozen_flag_is_restored) {
@@ -207,26 +267,37 @@ BOOST_AUTO_TEST_CASE(the_next_training_forward_draws_as_if_unchecked) {
 BOOST_AUTO_TEST_CASE(batch_norm_statistics_are_not_moved_by_the_check) {
   // A training-mode batch norm on an unfrozen tape moves its running statistics at every forward;
   // the check's thousands of forwards must not.
-  nn::BatchNormState<double> state;
-  state.running_mean = ad::Tensor<double>{{0.1}, {-0.2}, {0.3}};
-  state.running_var = ad::Tensor<double>{{1.1}, {0.9}, {1.3}};
-  ad::Parameter<double> Z("Z[1]", planted::Mlp<double>::random(3, 5, 41, 1.0));
-  ad::Parameter<double> gamma("gamma[1]", ad::Tensor<double>{{1.2}, {0.8}, {1.5}});
-  ad::Parameter<double> beta("beta[1]", ad::Tensor<double>{{0.1}, {-0.3}, {0.2}});
-  const ad::Tensor<double> weights = planted::Mlp<double>::random(3, 5, 42, 1.0);
+  BatchNormCost bn;
   ad::Tape<double> tape;
-  auto Y = nn::batch_norm(tape.parameter(Z), tape.parameter(gamma), tape.parameter(beta), state, true);
-  auto J = ad::sum(ad::mul(ad::tanh(Y), tape.constant(weights)));
-  const ad::Tensor<double> mean = state.running_mean, var = state.running_var;  // after the recording forward
+  auto J = bn.record(tape);
+  const ad::Tensor<double> mean = bn.state.running_mean, var = bn.state.running_var;  // after the recording forward
 
-  const auto report = gc::check(tape, J, {&Z, &gamma, &beta});
+  const auto report = gc::check(tape, J, bn.parameters());
   BOOST_TEST_MESSAGE(report.table());
   GRADCHECK_CHECK(report);
-  BOOST_TEST(bit_identical(state.running_mean, mean));
-  BOOST_TEST(bit_identical(state.running_var, var));
+  BOOST_TEST(bit_identical(bn.state.running_mean, mean));
+  BOOST_TEST(bit_identical(bn.state.running_var, var));
   // The premise: the same tape, unfrozen, does move them on a forward.
   tape.forward();
-  BOOST_TEST(!bit_identical(state.running_mean, mean));
+  BOOST_TEST(!bit_identical(bn.state.running_mean, mean));
+}
+
+BOOST_AUTO_TEST_CASE(the_closure_form_does_not_move_batch_norm_statistics) {
+  // The closure form records a new tape for every evaluation: each must be frozen, as the tape
+  // form's replays are.
+  BatchNormCost bn;
+  const ad::Tensor<double> mean = bn.state.running_mean, var = bn.state.running_var;
+  const auto report = gc::check([&](ad::Tape<double>& tape) { return bn.record(tape); }, bn.parameters());
+  BOOST_TEST_MESSAGE(report.table());
+  GRADCHECK_CHECK(report);
+  BOOST_TEST(bit_identical(bn.state.running_mean, mean));
+  BOOST_TEST(bit_identical(bn.state.running_var, var));
+  // The premise: recording it unfrozen once moves them.
+  {
+    ad::Tape<double> tape;
+    bn.record(tape);
+  }
+  BOOST_TEST(!bit_identical(bn.state.running_mean, mean));
 }
 
 BOOST_AUTO_TEST_CASE(an_nn_model_is_left_as_found) {
@@ -295,6 +366,23 @@ BOOST_AUTO_TEST_CASE(the_model_is_left_as_found_when_the_check_throws) {
   BOOST_CHECK_THROW(gc::check(tape, J, mlp.parameters()), ad::Error);
   before.expect_unchanged();
   BOOST_TEST(!tape.frozen());
+}
+
+BOOST_AUTO_TEST_CASE(the_closure_form_leaves_the_model_as_found_when_build_throws) {
+  planted::Mlp<double> mlp;
+  {
+    ad::Tape<double> tape;
+    stale_gradients(tape, mlp.cost(tape));
+  }
+  const Snapshot<double> before(mlp.parameters());
+  int builds = 0;
+  auto build = [&](ad::Tape<double>& tape) {
+    if (++builds == 500) throw ad::Error("build: blown");  // in the middle of W[1]'s elements
+    return mlp.cost(tape);
+  };
+  BOOST_CHECK_THROW(gc::check(build, mlp.parameters()), ad::Error);
+  BOOST_TEST(builds == 500);
+  before.expect_unchanged();
 }
 
 BOOST_AUTO_TEST_CASE(a_float_graph_is_checked_with_a_note) {

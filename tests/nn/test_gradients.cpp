@@ -2,13 +2,16 @@
 // block): Dense with each activation and both input layouts, Dense without bias, the Activation
 // layer, Dropout (its mask frozen by the checker), BatchNorm in training and in evaluation mode,
 // the three losses, the L2 term, and a whole model of the main example's shape. Then the training
-// callback that runs the check at a given step.
+// callback that runs the check at a given step, leaving the optimizer's state as it was.
 #define BOOST_TEST_MODULE nn gradients
 #include <boost/test/unit_test.hpp>
 
 #include <unistd.h>
 
+#include <cstring>
+#include <map>
 #include <sstream>
+#include <string>
 
 #include <gradcheck/boost_test.hpp>
 
@@ -54,6 +57,18 @@ gc::Report check(nn::Sequential<double>& model, nn::Loss loss = nn::Loss::softma
   return nn::check_gradients(model, loss, data, idx, l2);
 }
 
+// Bit for bit: an optimizer's moments before and after something that must not touch them.
+bool bit_identical(const std::map<std::string, ad::Tensor<float>>& a, const std::map<std::string, ad::Tensor<float>>& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [name, t] : a) {
+    const auto other = b.find(name);
+    if (other == b.end() || ad::shape_of(other->second) != ad::shape_of(t) ||
+        std::memcmp(t.data(), other->second.data(), t.size() * sizeof(float)) != 0)
+      return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(dense_with_each_activation) {
@@ -65,6 +80,8 @@ BOOST_AUTO_TEST_CASE(dense_with_each_activation) {
       const auto report = check(model);
       GRADCHECK_CHECK(report);
       BOOST_TEST(report.blocks.size() == 4u);  // W[1], b[1], W[2], b[2]
+      // Every element checked: compared, or set aside as having crossed a kink of relu.
+      for (const auto& b : report.blocks) BOOST_TEST(b.checked + b.kinks == b.shape[0] * b.shape[1], b.name);
     }
   }
 }
@@ -233,9 +250,23 @@ BOOST_AUTO_TEST_CASE(callback_checks_at_the_requested_steps) {
   g.every = 3;
   g.out = &log;
   g.check.mode = gc::Mode::all;
-  trainer.on_step(nn::gradcheck_callback<float>(g, reports));
+  // The check runs on a copy of the model, and must leave the training as it was: Adam's moments
+  // and step count, around each step that ran it, bit for bit.
+  auto check = nn::gradcheck_callback<float>(g, reports);
+  std::size_t compared = 0;
+  trainer.on_step([&](nn::Trainer<float>& t, const nn::StepEvent<float>& e) {
+    const auto moments = adam.state();
+    const std::size_t steps = adam.steps(), checks = reports->size();
+    check(t, e);
+    if (reports->size() == checks) return;  // not a step with a check
+    ++compared;
+    BOOST_TEST(!moments.empty());
+    BOOST_TEST(adam.steps() == steps);
+    BOOST_TEST(bit_identical(adam.state(), moments), "Adam's moments after the check at step " << e.step);
+  });
   trainer.fit(data);  // 30 examples, batches of 8: 4 steps per epoch, 8 in all → steps 2, 5, 8
   BOOST_TEST(reports->size() == 3u);
+  BOOST_TEST(compared == 3u);
   for (const auto& r : *reports) GRADCHECK_CHECK(r);
   BOOST_TEST(log.str().find("gradient check after step 5") != std::string::npos, log.str());
   BOOST_TEST(log.str().find("gamma[1]") != std::string::npos);

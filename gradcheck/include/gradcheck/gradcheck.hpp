@@ -31,10 +31,14 @@ namespace gc {
 
 enum class Mode {
   all,          // every element of every block (2 evaluations per element)
-  sampled,      // a seeded sample of samples_per_block elements per block, all of a small block
+  sampled,      // a seeded sample of samples_per_block elements per block; all of a block no larger
+                // than that and all of a vector block, (n, 1) or (1, n): a bias, γ or β
   directional,  // one random unit direction per block: ∇J·v against (J(θ+εv) − J(θ−εv)) / 2ε
-  probes,       // a directional probe per block first, then element-level (sampled) only where it failed
+  probes,       // a directional probe per block first, then element-level only where it failed
 };
+// In directional and probes modes a block whose direction disagrees, or crosses a kink (one flag
+// for every element moved), is checked element by element: all of it up to whole_recheck_limit
+// elements, a sample of a larger one (whose verdict is then the worse of direction and sample).
 
 enum class Verdict {
   pass,          // relative error ≤ pass_threshold (or both gradients exactly zero)
@@ -60,15 +64,21 @@ struct Options {
   double directional_eps = 1e-5;
   double pass_threshold = 1e-7;    // the course: ~1e-7 is great
   double fail_threshold = 1e-3;    // the course: ~1e-3 means a bug
-  std::size_t samples_per_block = 20;
+  std::size_t samples_per_block = 20;  // sampled mode; vector blocks (biases, γ, β) are checked whole
   std::uint64_t seed = 0;          // sampling and directions; printed in the report
-  bool sweep_eps = true;           // on a failure, retry over ε ∈ {1e-3 … 1e-9} and keep the best
+  // On a failure, retry over ε ∈ {1e-2 … 1e-9}; the verdict is graded at the best ε when that
+  // halves the error or changes the verdict.
+  bool sweep_eps = true;
   bool taylor = true;              // on a failure, measure the Taylor-remainder slope
   std::size_t noise_repeats = 3;   // evaluations of J at the unperturbed θ
   // λ/m of an L2 term λ/(2m)·Σ‖W‖² in the cost: lets the checker recognise a backward that left
-  // L2 out (the difference numeric − analytic equals (λ/m)·W). 0: not diagnosed.
+  // L2 out (the difference numeric − analytic equals (λ/m)·W). 0: unknown; an L2 term left out is
+  // then recognised by a least-squares fit numeric − analytic ≈ c·W, which also estimates λ/m.
   double l2_scale = 0;
   bool contract_checks = true;     // zero seed, seed linearity, repeated backward (engine contract)
+  // Directional and probes modes: a block a direction flagged is checked whole up to this many
+  // elements (2 replays each, from the block's first consumer); a sample of a larger block.
+  std::size_t whole_recheck_limit = 4096;
 };
 
 // One parameter block's result.
@@ -83,7 +93,7 @@ struct BlockResult {
   double worst_numeric = 0, worst_analytic = 0;
   double analytic_norm = 0, numeric_norm = 0;
   std::size_t kinks = 0;           // checked elements whose perturbation crossed a kink (excluded)
-  double best_eps = 0;             // the ε the verdict is based on
+  double best_eps = 0;             // the ε the verdict and the row are based on
   std::vector<std::pair<double, double>> eps_sweep;  // (ε, relative error) when swept
   std::size_t sweep_checked = 0;   // elements (or directions) the sweep compared: a sample of a large block
   double taylor_slope = 0;         // ~2: gradient right, ~1: wrong (0: not measured)

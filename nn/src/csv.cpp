@@ -1,7 +1,9 @@
 #include "nn/csv.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
@@ -31,11 +33,19 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// std::from_chars also accepts "nan", "inf" and "infinity": those parse here, and are refused
+// afterwards with a message of their own (see first_non_finite).
 bool parse(std::string_view s, double& out) {
   s = trim(s);
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+// The first NaN or infinite value of a row (row.size() if none): one would poison every cost and
+// normalization computed from the data set.
+std::size_t first_non_finite(const std::vector<double>& row) {
+  return std::size_t(std::find_if(row.begin(), row.end(), [](double v) { return !std::isfinite(v); }) - row.begin());
 }
 
 }  // namespace
@@ -69,6 +79,9 @@ Dataset<T> read_csv(const std::string& path, const CsvOptions& o) {
       throw DataError(fmt::format("read_csv: {}:{}: field {} '{}' is not a number", path, line_no, bad + 1,
                                   std::string(trim(f[bad]))));
     }
+    if (const auto k = first_non_finite(row); k < row.size())
+      throw DataError(fmt::format("read_csv: {}:{}: field {} '{}' is not a finite number", path, line_no, k + 1,
+                                  std::string(trim(f[k]))));
     if (width == 0) width = f.size();
     if (f.size() != width)
       throw DataError(fmt::format("read_csv: {}:{}: {} fields, but earlier lines have {}", path, line_no, f.size(), width));

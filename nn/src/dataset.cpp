@@ -26,17 +26,25 @@ std::vector<std::int32_t> Dataset<T>::labels() const {
 }
 
 template <class T>
-void Dataset<T>::check(const char* what) const {
+void Dataset<T>::check(const char* what, std::size_t features) const {
   if (size() == 0) throw DataError(fmt::format("{}: no examples", what));
   if (y.shape()[0] != size())
     throw DataError(fmt::format("{}: x has {} examples (rows) but y has {}", what, size(), y.shape()[0]));
+  if (features != 0 && this->features() != features)
+    throw DataError(fmt::format("{}: the examples have {} features but the model takes {}", what, this->features(),
+                                features));
+}
+
+void check_indices(std::span<const std::size_t> indices, std::size_t size, const char* what) {
+  for (std::size_t k = 0; k < indices.size(); ++k)
+    if (indices[k] >= size)
+      throw DataError(fmt::format("{}: index {} (position {} of {}) is outside a data set of {} examples", what,
+                                  indices[k], k, indices.size(), size));
 }
 
 template <class T>
 Dataset<T> subset(const Dataset<T>& data, std::span<const std::size_t> indices) {
-  for (auto i : indices)
-    if (i >= data.size())
-      throw DataError(fmt::format("subset: index {} is outside a data set of {} examples", i, data.size()));
+  check_indices(indices, data.size(), "subset");
   Dataset<T> out;
   gather_rows(data.x, indices, out.x);
   gather_rows(data.y, indices, out.y);
@@ -95,6 +103,7 @@ std::span<const std::size_t> Batches::operator[](std::size_t k) const {
 
 template <class T>
 void gather_rows(const ad::Tensor<T>& src, std::span<const std::size_t> indices, ad::Tensor<T>& dst) {
+  check_indices(indices, src.shape()[0], "gather_rows");
   const std::size_t n = src.shape()[1];
   ad::ensure_shape(dst, {indices.size(), n});
   const T* s = src.data();
@@ -118,6 +127,7 @@ void gather_rows(const ad::Tensor<T>& src, std::span<const std::size_t> indices,
 
 template <class T>
 void gather_columns(const ad::Tensor<T>& src, std::span<const std::size_t> indices, ad::Tensor<T>& dst) {
+  check_indices(indices, src.shape()[0], "gather_columns");
   const std::size_t n = src.shape()[1], m = indices.size();
   ad::ensure_shape(dst, {n, m});
   const T* s = src.data();

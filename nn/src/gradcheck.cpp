@@ -13,6 +13,8 @@ gc::Report check_gradients(const Sequential<T>& model, Loss loss, const Dataset<
                            std::span<const std::size_t> batch, double l2, gc::Options options) {
   if (!model.built()) throw ConfigError("check_gradients: the model is not built");
   if (batch.empty()) throw DataError("check_gradients: empty batch");
+  data.check("check_gradients", model.input_size());
+  check_indices(batch, data.size(), "check_gradients");
   auto copy = convert<double>(model);
   ad::Tensor<double> x, y;
   {

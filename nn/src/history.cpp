@@ -11,7 +11,8 @@
 namespace nn {
 
 std::string History::csv() const {
-  std::string s = "epoch,learning_rate,cost,train_accuracy,dev_cost,dev_accuracy,seconds,examples_per_second\n";
+  std::string s = fmt::format("epoch,learning_rate,cost,{},dev_cost,dev_accuracy,seconds,examples_per_second\n",
+                              train_accuracy_full_pass ? "train_accuracy" : "train_batch_accuracy");
   for (const auto& e : epochs)
     s += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.6g},{:.6g}\n", e.epoch, e.learning_rate, e.cost,
                      e.train_accuracy, e.dev_cost, e.dev_accuracy, e.seconds, e.examples_per_second);

@@ -1,10 +1,12 @@
 #include "nn/idx.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <zlib.h>
 
 #include "nn/errors.hpp"
@@ -15,6 +17,12 @@ namespace {
 
 struct GzCloser {
   void operator()(gzFile f) const { gzclose(f); }
+};
+
+// A file that ends early; `got` is how many of the requested bytes were read.
+struct Truncated : DataError {
+  Truncated(const std::string& message, std::size_t got) : DataError(message), got(got) {}
+  std::size_t got;
 };
 
 // Reads exactly n bytes or throws, telling a truncated file from a corrupt stream.
@@ -29,11 +37,61 @@ void read_exact(gzFile f, void* out, std::size_t n, const std::string& path, con
       const char* msg = gzerror(f, &code);
       throw DataError(fmt::format("read_idx: {}: corrupt data while reading the {}: {}", path, what, msg));
     }
-    if (got == 0)
-      throw DataError(fmt::format("read_idx: {}: truncated: the {} needs {} bytes, the file ends after {}", path, what,
-                                  n, done));
+    if (got == 0) throw Truncated(fmt::format("read_idx: {}: truncated: the {} needs {} bytes, the file ends after {}",
+                                              path, what, n, done),
+                                  done);
     done += std::size_t(got);
   }
+}
+
+// The element count a header declares, refused when it overflows or is beyond any data set this
+// reader is for (a corrupt header would otherwise ask for terabytes, or wrap around to nothing).
+constexpr std::size_t max_elements = std::size_t(1) << 34;
+
+std::size_t element_count(const std::vector<std::size_t>& dims, const std::string& path) {
+  std::size_t total = 1;
+  for (auto n : dims)
+    if (__builtin_mul_overflow(total, n, &total))
+      throw DataError(fmt::format("read_idx: {}: the header's sizes ({}) multiply past 2^64 elements (corrupt header?)",
+                                  path, fmt::join(dims, ", ")));
+  if (total > max_elements)
+    throw DataError(fmt::format("read_idx: {}: the header's sizes ({}) make {} elements, more than the 2^34 this "
+                                "reader accepts (corrupt header?)",
+                                path, fmt::join(dims, ", "), total));
+  return total;
+}
+
+// Reads `total` bytes of data, growing the buffer only as data arrives: a header that claims more
+// than the file holds costs a "truncated" error, not an allocation of the claim.
+std::vector<std::uint8_t> read_data(gzFile f, std::size_t total, const std::string& path) {
+  constexpr std::size_t first_chunk = std::size_t(1) << 24;
+  std::vector<std::uint8_t> data;
+  while (data.size() < total) {
+    const std::size_t done = data.size();
+    data.resize(std::min(total, std::max(first_chunk, 2 * done)));
+    try {
+      read_exact(f, data.data() + done, data.size() - done, path, "data");
+    } catch (const Truncated& t) {
+      throw DataError(fmt::format("read_idx: {}: truncated: the header declares {} bytes of data, the file holds {}",
+                                  path, total, done + t.got));
+    }
+  }
+  return data;
+}
+
+// Data past what the header declares means the header does not describe the file.
+void expect_end(gzFile f, std::size_t total, const std::string& path) {
+  unsigned char extra[4096];
+  std::size_t more = 0;
+  int got;
+  while ((got = gzread(f, extra, sizeof extra)) > 0) more += std::size_t(got);
+  if (got < 0) {  // the end of a gzip stream is where its CRC is checked
+    int code = 0;
+    throw DataError(fmt::format("read_idx: {}: corrupt data at the end of the file: {}", path, gzerror(f, &code)));
+  }
+  if (more)
+    throw DataError(fmt::format("read_idx: {}: {} bytes follow the {} bytes of data the header declares", path, more,
+                                total));
 }
 
 }  // namespace
@@ -52,17 +110,18 @@ IdxArray read_idx(const std::string& path, std::size_t max_items) {
   if (magic[3] == 0 || magic[3] > 4)
     throw DataError(fmt::format("read_idx: {}: {} dimensions is not a plausible IDX array", path, magic[3]));
   IdxArray a;
-  std::size_t total = 1;
   for (int d = 0; d < magic[3]; ++d) {
     unsigned char be[4];
     read_exact(f.get(), be, 4, path, "header");
     const std::size_t n = (std::size_t(be[0]) << 24) | (std::size_t(be[1]) << 16) | (std::size_t(be[2]) << 8) | be[3];
     a.dims.push_back(n);
   }
-  if (max_items != 0 && max_items < a.dims[0]) a.dims[0] = max_items;
-  for (auto n : a.dims) total *= n;
-  a.data.resize(total);
-  read_exact(f.get(), a.data.data(), total, path, "data");
+  element_count(a.dims, path);  // the whole file's claim, checked even when only a head is read
+  const bool head_only = max_items != 0 && max_items < a.dims[0];
+  if (head_only) a.dims[0] = max_items;
+  const std::size_t total = element_count(a.dims, path);
+  a.data = read_data(f.get(), total, path);
+  if (!head_only) expect_end(f.get(), total, path);
   return a;
 }
 

@@ -6,8 +6,13 @@
 
 namespace nn::detail {
 
-ProgressReporter::ProgressReporter(std::ostream& out, bool bar, bool lines, std::size_t, std::size_t last_epoch)
-    : out_(out), bar_(bar), lines_(lines), last_epoch_(last_epoch) {}
+ProgressReporter::ProgressReporter(std::ostream& out, bool bar, bool lines, std::size_t, std::size_t last_epoch,
+                                   bool full_pass_train_accuracy)
+    : out_(out),
+      bar_(bar),
+      lines_(lines),
+      train_accuracy_label_(full_pass_train_accuracy ? "train_acc" : "train_batch_acc"),
+      last_epoch_(last_epoch) {}
 
 void ProgressReporter::begin_epoch(std::size_t epoch, std::size_t batches) {
   epoch_ = epoch;
@@ -31,8 +36,8 @@ void ProgressReporter::update(std::size_t done, double mean_cost, double example
 
 void ProgressReporter::end_epoch(const EpochRecord& r, bool has_dev) {
   if (!bar_ && !lines_) return;
-  std::string line = fmt::format("epoch {:>3}/{}  cost {:.4f}  train_acc {:6.2f}%", r.epoch, last_epoch_, r.cost,
-                                 100 * r.train_accuracy);
+  std::string line = fmt::format("epoch {:>3}/{}  cost {:.4f}  {} {:6.2f}%", r.epoch, last_epoch_, r.cost,
+                                 train_accuracy_label_, 100 * r.train_accuracy);
   if (has_dev) line += fmt::format("  dev_cost {:.4f}  dev_acc {:6.2f}%", r.dev_cost, 100 * r.dev_accuracy);
   line += fmt::format("  lr {:.3g}  {:.1f} s ({:.1f}k ex/s)", r.learning_rate, r.seconds, r.examples_per_second / 1000);
   if (bar_) out_ << "\r\x1b[K";

@@ -11,7 +11,10 @@ namespace nn::detail {
 
 class ProgressReporter {
  public:
-  ProgressReporter(std::ostream& out, bool bar, bool lines, std::size_t first_epoch, std::size_t last_epoch);
+  // full_pass_train_accuracy: the records' train_accuracy is a full pass ("train_acc"), not the
+  // running accuracy of the trained batches ("train_batch_acc").
+  ProgressReporter(std::ostream& out, bool bar, bool lines, std::size_t first_epoch, std::size_t last_epoch,
+                   bool full_pass_train_accuracy);
   void begin_epoch(std::size_t epoch, std::size_t batches);
   void update(std::size_t done, double mean_cost, double examples_per_second);
   void end_epoch(const EpochRecord& r, bool has_dev);
@@ -19,6 +22,7 @@ class ProgressReporter {
  private:
   std::ostream& out_;
   bool bar_, lines_;
+  const char* train_accuracy_label_;
   std::size_t last_epoch_, epoch_ = 0, batches_ = 0;
   std::chrono::steady_clock::time_point last_draw_{};
 };

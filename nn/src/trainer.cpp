@@ -86,6 +86,9 @@ void Trainer<T>::record(std::size_t n_x, std::size_t n_y, std::size_t batch) {
 template <class T>
 double Trainer<T>::step(const Dataset<T>& data, std::span<const std::size_t> batch) {
   if (batch.empty()) throw DataError("Trainer::step: empty mini-batch");
+  // Cheap (a few comparisons, one pass over the indices) and allocation-free unless it throws.
+  data.check("Trainer::step", model_.built() ? model_.input_size() : 0);
+  check_indices(batch, data.size(), "Trainer::step");
   const std::size_t n_x = data.features(), n_y = data.outputs();
   record(n_x, n_y, batch.size());
   gather_rows(data.x, batch, tape_->input_buffer(X_, {batch.size(), n_x}));
@@ -105,9 +108,10 @@ Evaluation Trainer<T>::evaluate(const Dataset<T>& data) {
 
 template <class T>
 History Trainer<T>::fit(const Dataset<T>& train, const Dataset<T>* dev) {
-  train.check("fit: training set");
+  const std::size_t n_x = model_.built() ? model_.input_size() : 0;
+  train.check("fit: training set", n_x);
   if (dev) {
-    dev->check("fit: dev set");
+    dev->check("fit: dev set", n_x);
     if (dev->features() != train.features() || dev->outputs() != train.outputs())
       throw DataError(fmt::format("fit: the training set has {} features and {} outputs, the dev set {} and {}",
                                   train.features(), train.outputs(), dev->features(), dev->outputs()));
@@ -117,7 +121,7 @@ History Trainer<T>::fit(const Dataset<T>& train, const Dataset<T>* dev) {
   const bool bar = options_.progress == Progress::bar || (options_.progress == Progress::automatic && terminal);
   const bool lines = options_.progress == Progress::lines || (options_.progress == Progress::automatic && !terminal);
   const std::size_t first = epochs_done_ + 1, last = epochs_done_ + options_.epochs;
-  detail::ProgressReporter progress(out, bar, lines, first, last);
+  detail::ProgressReporter progress(out, bar, lines, first, last, options_.evaluate_train);
 
   const std::size_t m = train.size();
   Batches batches(m, options_.batch_size);
@@ -127,6 +131,7 @@ History Trainer<T>::fit(const Dataset<T>& train, const Dataset<T>* dev) {
   std::size_t since_best = 0;
   std::vector<ad::Tensor<T>> best_values;
   History history;
+  history.train_accuracy_full_pass = options_.evaluate_train;
   stop_ = false;
 
   auto snapshot = [&] {

@@ -19,7 +19,12 @@ namespace {
 
 const std::string fashion = nn::fashion_mnist_dir;
 
-bool has_fashion() { return std::ifstream(fashion + "/train-images-idx3-ubyte.gz").good(); }
+// A precondition: without the data the test is reported as skipped (not passed); CI installs them.
+boost::test_tools::assertion_result fashion_installed(boost::unit_test::test_unit_id) {
+  boost::test_tools::assertion_result installed = std::ifstream(fashion + "/train-images-idx3-ubyte.gz").good();
+  installed.message() << "dataset-fashion-mnist is not installed in " << fashion;
+  return installed;
+}
 
 // An IDX file of unsigned bytes with the given dimensions, gzip-compressed or plain.
 void write_idx(const std::string& path, const std::vector<std::uint32_t>& dims, const std::vector<std::uint8_t>& data,
@@ -52,11 +57,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(real_fashion_mnist_head) {
-  if (!has_fashion()) {
-    BOOST_TEST_MESSAGE("dataset-fashion-mnist is not installed: skipped");
-    return;
-  }
+BOOST_AUTO_TEST_CASE(real_fashion_mnist_head, *boost::unit_test::precondition(fashion_installed)) {
   const auto raw = nn::read_idx(fashion + "/train-images-idx3-ubyte.gz", 300);
   BOOST_TEST(raw.dims == (std::vector<std::size_t>{300, 28, 28}), tt::per_element());
   // Reference values read with Python's gzip module.
@@ -110,6 +111,47 @@ BOOST_AUTO_TEST_CASE(bad_idx_files_are_refused_with_the_file_name) {
   write_idx(dir.file("y"), {4}, {0, 1, 12, 2}, false);
   e = error_of([&] { nn::load_idx<float>(dir.file("x"), dir.file("y")); });
   BOOST_TEST(contains(e, "label 12 of item 2"), e);
+}
+
+BOOST_AUTO_TEST_CASE(idx_headers_that_do_not_fit_the_data_are_refused) {
+  helpers::ScratchDir dir("nn-idx-header");
+  for (bool gz : {false, true}) {
+    const std::string suffix = gz ? ".gz" : "";
+    // 65536 × 2^31 bytes: a truncated file, not an attempt to allocate 128 TiB.
+    write_idx(dir.file("huge" + suffix), {65536, 1u << 31}, {1, 2, 3}, gz);
+    auto e = error_of([&] { nn::read_idx(dir.file("huge" + suffix)); });
+    BOOST_TEST(contains(e, "huge" + suffix + ": the header's sizes (65536, 2147483648) make"), e);
+    // 65536⁴ = 2^64 wraps to 0: it must not read as 65536 items of nothing.
+    write_idx(dir.file("wrap" + suffix), {65536, 65536, 65536, 65536}, {}, gz);
+    e = error_of([&] { nn::read_idx(dir.file("wrap" + suffix)); });
+    BOOST_TEST(contains(e, "wrap" + suffix + ": the header's sizes (65536, 65536, 65536, 65536) multiply past 2^64"),
+               e);
+    // Plausible sizes, but more than the file holds: truncated, with both byte counts.
+    write_idx(dir.file("short" + suffix), {60000, 28, 28}, std::vector<std::uint8_t>(1000, 1), gz);
+    e = error_of([&] { nn::read_idx(dir.file("short" + suffix)); });
+    BOOST_TEST(contains(e, "short" + suffix + ": truncated: the header declares 47040000 bytes of data, "
+                           "the file holds 1000"),
+               e);
+    // Fewer than the file holds: the header does not describe the file either.
+    write_idx(dir.file("long" + suffix), {2, 2}, {1, 2, 3, 4, 5, 6}, gz);
+    e = error_of([&] { nn::read_idx(dir.file("long" + suffix)); });
+    BOOST_TEST(contains(e, "long" + suffix + ": 2 bytes follow the 4 bytes of data the header declares"), e);
+    BOOST_TEST(nn::read_idx(dir.file("long" + suffix), 1).data == (std::vector<std::uint8_t>{1, 2}),
+               tt::per_element());  // a head is still read
+  }
+}
+
+BOOST_AUTO_TEST_CASE(csv_refuses_non_finite_fields) {
+  helpers::ScratchDir dir("nn-csv-finite");
+  const std::vector<std::string> non_finite{"nan", "inf", "-Infinity", "NaN", "+inf"};
+  for (const auto& field : non_finite) {
+    std::ofstream(dir.file("n.csv")) << "a,b,label\n1,2,0\n3," << field << ",1\n";
+    const auto e = error_of([&] { nn::read_csv<double>(dir.file("n.csv")); });
+    BOOST_TEST(contains(e, "n.csv:3: field 2 '" + field + "' is not a finite number"), e);
+  }
+  std::ofstream(dir.file("t.csv")) << "1,2,nan\n";  // the target column too
+  const auto e = error_of([&] { nn::read_csv<float>(dir.file("t.csv")); });
+  BOOST_TEST(contains(e, "t.csv:1: field 3 'nan' is not a finite number"), e);
 }
 
 BOOST_AUTO_TEST_CASE(csv_reader) {
@@ -192,6 +234,23 @@ BOOST_AUTO_TEST_CASE(gathering_rows_and_columns) {
       BOOST_TEST(rows(k, j) == src(idx[k], j));
       BOOST_TEST(cols(j, k) == src(idx[k], j));
     }
+}
+
+BOOST_AUTO_TEST_CASE(indices_and_shapes_are_checked) {
+  const auto src = helpers::random(6, 3, 2);
+  const std::vector<std::size_t> idx{4, 0, 6};
+  ad::Tensor<double> out;
+  auto e = error_of([&] { nn::gather_rows(src, idx, out); });
+  BOOST_TEST(contains(e, "gather_rows: index 6 (position 2 of 3) is outside a data set of 6 examples"), e);
+  e = error_of([&] { nn::gather_columns(src, std::vector<std::size_t>{50000000}, out); });
+  BOOST_TEST(contains(e, "gather_columns: index 50000000 (position 0 of 1) is outside a data set of 6 examples"), e);
+  nn::Dataset<double> d{src, xt::zeros<double>({2, 1})};
+  e = error_of([&] { d.check("train"); });
+  BOOST_TEST(contains(e, "train: x has 6 examples (rows) but y has 2"), e);
+  d.y = xt::zeros<double>({6, 1});
+  d.check("train", 3);
+  e = error_of([&] { d.check("train", 4); });
+  BOOST_TEST(contains(e, "train: the examples have 3 features but the model takes 4"), e);
 }
 
 BOOST_AUTO_TEST_CASE(normalization_uses_training_statistics_only) {

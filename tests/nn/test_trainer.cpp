@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "helpers.hpp"
 
 namespace tt = boost::test_tools;
@@ -23,6 +25,18 @@ nn::TrainOptions quiet(std::size_t epochs, std::size_t batch) {
   o.progress = nn::Progress::none;
   return o;
 }
+
+template <class F>
+std::string data_error_of(F f) {
+  try {
+    f();
+  } catch (const nn::DataError& e) {
+    return e.what();
+  }
+  return "(no DataError)";
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 
@@ -144,9 +158,10 @@ BOOST_AUTO_TEST_CASE(epoch_callback_stops_and_history_csv) {
   BOOST_TEST(h.epochs.size() == 3u);
   BOOST_TEST(h.epochs[2].learning_rate == 0.1 / 3, tt::tolerance(1e-12));  // decayed per epoch
   BOOST_TEST(log.str().find("epoch   2/10  cost") != std::string::npos, log.str());
+  BOOST_TEST(log.str().find("train_batch_acc ") != std::string::npos, log.str());  // not a full pass
   const std::string csv = h.csv();
   BOOST_TEST(csv.substr(0, csv.find('\n')) ==
-             "epoch,learning_rate,cost,train_accuracy,dev_cost,dev_accuracy,seconds,examples_per_second");
+             "epoch,learning_rate,cost,train_batch_accuracy,dev_cost,dev_accuracy,seconds,examples_per_second");
   BOOST_TEST(std::count(csv.begin(), csv.end(), '\n') == 4);
   helpers::ScratchDir dir("nn-history");
   h.write_csv(dir.file("h.csv"));
@@ -206,4 +221,82 @@ BOOST_AUTO_TEST_CASE(predictor_probabilities) {
   const auto cls = p.classes(data.x);
   BOOST_TEST(nn::accuracy(cls, data.labels()) > 0.9);
   BOOST_TEST(cls == nn::argmax(probs), tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(step_and_gradient_check_refuse_bad_data_and_indices) {
+  auto data = helpers::blobs<double>(5, 2, 3);  // 10 examples, 3 features, 2 classes
+  nn::Sequential<double> m;
+  m.dense(4, Activation::tanh).dense(2);
+  nn::GradientDescent<double> gd(0.1);
+  nn::Trainer<double> t(m, nn::Loss::softmax_cross_entropy, gd, quiet(1, 4));
+  const std::vector<std::size_t> good{0, 9, 3}, far{0, 50000000, 3};
+  // x of 10 rows and y of 2: the y rows of examples 2..9 do not exist.
+  auto short_y = data;
+  short_y.y = xt::zeros<double>({2, 2});
+  auto e = data_error_of([&] { t.step(short_y, good); });
+  BOOST_TEST(contains(e, "Trainer::step: x has 10 examples (rows) but y has 2"), e);
+  e = data_error_of([&] { t.step(data, far); });
+  BOOST_TEST(contains(e, "Trainer::step: index 50000000 (position 1 of 3) is outside a data set of 10 examples"), e);
+  t.step(data, good);  // builds the model for 3 features
+  auto wide = data;
+  wide.x = xt::zeros<double>({10, 5});
+  e = data_error_of([&] { t.step(wide, good); });
+  BOOST_TEST(contains(e, "Trainer::step: the examples have 5 features but the model takes 3"), e);
+  e = data_error_of([&] { t.fit(wide); });
+  BOOST_TEST(contains(e, "fit: training set: the examples have 5 features but the model takes 3"), e);
+  e = data_error_of([&] { nn::check_gradients(m, nn::Loss::softmax_cross_entropy, data, far); });
+  BOOST_TEST(contains(e, "check_gradients: index 50000000 (position 1 of 3) is outside a data set of 10"), e);
+  e = data_error_of([&] { nn::check_gradients(m, nn::Loss::softmax_cross_entropy, short_y, good); });
+  BOOST_TEST(contains(e, "check_gradients: x has 10 examples (rows) but y has 2"), e);
+  BOOST_TEST(std::isfinite(t.step(data, good)));  // the refusals left the trainer usable
+}
+
+BOOST_AUTO_TEST_CASE(progress_bar_goes_to_the_chosen_stream) {
+  auto data = helpers::blobs<float>(20, 2, 2);
+  nn::Sequential<float> m;
+  m.dense(4, Activation::relu).dense(2);
+  nn::GradientDescent<float> gd(0.1);
+  std::ostringstream screen;
+  auto o = quiet(2, 8);
+  o.progress = nn::Progress::bar;
+  o.out = &screen;
+  nn::Trainer<float> t(m, nn::Loss::softmax_cross_entropy, gd, o);
+  const auto h = t.fit(data);
+  const std::string s = screen.str();
+  // The last redraw of epoch 1's bar (it always draws the final batch): 40 examples in 5 batches.
+  const auto begin = s.rfind("\rEpoch 1/2 [==============================] 5/5  cost ");
+  BOOST_TEST_REQUIRE(begin != std::string::npos, s);
+  const std::string bar = s.substr(begin, s.find("\x1b[K", begin) - begin);
+  BOOST_TEST(contains(bar, fmt::format("cost {:.4f}", h.epochs[0].cost)), bar);
+  BOOST_TEST(contains(bar, "k ex/s"), bar);
+  BOOST_TEST(contains(s, "\r\x1b[Kepoch   2/2  cost"), s);  // the bar is replaced by the epoch's line
+}
+
+BOOST_AUTO_TEST_CASE(evaluate_train_is_a_full_pass_after_the_epoch) {
+  // Dropout and batch norm make the running accuracy of the trained batches differ from the
+  // model's accuracy after the epoch; evaluate_train reports the latter.
+  auto data = helpers::blobs<double>(30, 3, 2, 3, 1.0);
+  nn::Sequential<double> m;
+  m.dense(8).batch_norm().activation(Activation::relu).dropout(0.5).dense(3);
+  nn::Adam<double> adam(0.01);
+  std::ostringstream log;
+  auto o = quiet(3, 16);
+  o.evaluate_train = true;
+  o.progress = nn::Progress::lines;
+  o.out = &log;
+  nn::Trainer<double> t(m, nn::Loss::softmax_cross_entropy, adam, o);
+  std::vector<double> full_pass;
+  t.on_epoch([&](nn::Trainer<double>& tr, const nn::EpochRecord&) {
+    nn::Predictor<double> p(tr.model(), nn::Loss::softmax_cross_entropy, 7);
+    full_pass.push_back(nn::accuracy(p.classes(data.x), data.labels()));
+    return true;
+  });
+  const auto h = t.fit(data);
+  BOOST_TEST_REQUIRE(full_pass.size() == 3u);
+  for (std::size_t k = 0; k < 3; ++k) BOOST_TEST(h.epochs[k].train_accuracy == full_pass[k]);
+  // Named as what it is: a full-pass train accuracy.
+  BOOST_TEST(h.train_accuracy_full_pass);
+  BOOST_TEST(contains(h.csv(), "cost,train_accuracy,dev_cost"), h.csv());
+  BOOST_TEST(contains(log.str(), "  train_acc "), log.str());
+  BOOST_TEST(!contains(log.str(), "train_batch_acc"), log.str());
 }

@@ -22,9 +22,14 @@ struct Dataset {
   std::size_t outputs() const { return y.shape()[1]; }
   // Class labels: argmax of each row of y, or y ≥ 0.5 for a single output.
   std::vector<std::int32_t> labels() const;
-  // Throws DataError (naming `what`) when x and y disagree on m or are empty.
-  void check(const char* what = "data set") const;
+  // Throws DataError (naming `what`) when x and y disagree on m, are empty, or x does not have
+  // `features` columns (0: any number).
+  void check(const char* what = "data set", std::size_t features = 0) const;
 };
+
+// Throws DataError (naming `what`, the index, its position and `size`) unless every index is below
+// `size`: indices address rows in memory, so one out of range reads (or crashes) past the data.
+void check_indices(std::span<const std::size_t> indices, std::size_t size, const char* what);
 
 template <class T>
 Dataset<T> subset(const Dataset<T>& data, std::span<const std::size_t> indices);
@@ -60,6 +65,7 @@ class Batches {
 };
 
 // dst(k, :) = src(indices[k], :): a mini-batch of rows, dst resized to (k, n) only if needed.
+// Both gathers throw DataError for an index outside src's rows.
 template <class T>
 void gather_rows(const ad::Tensor<T>& src, std::span<const std::size_t> indices, ad::Tensor<T>& dst);
 // dst(:, k) = src(indices[k], :): the same batch transposed to the course's (n, k) layout.

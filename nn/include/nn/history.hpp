@@ -10,7 +10,7 @@ struct EpochRecord {
   std::size_t epoch = 0;        // from 1
   double learning_rate = 0;
   double cost = 0;              // mean training cost J over the epoch's mini-batches (with the L2 term)
-  double train_accuracy = 0;    // of the mini-batches as trained (dropout on), or a full evaluation pass
+  double train_accuracy = 0;    // see History::train_accuracy_full_pass
   double dev_cost = 0;          // NaN without a dev set
   double dev_accuracy = 0;      // NaN without a dev set
   double seconds = 0;           // wall time of the epoch's training steps
@@ -21,6 +21,11 @@ struct History {
   std::vector<EpochRecord> epochs;
   bool stopped_early = false;
   std::size_t best_epoch = 0;   // the epoch early stopping kept (0: not used)
+  // What train_accuracy measures, and so its name in the CSV and on screen: a full evaluation pass
+  // over the training set after each epoch (TrainOptions::evaluate_train; "train_accuracy"), or the
+  // running accuracy of the mini-batches as they were trained, dropout on and weights moving
+  // ("train_batch_accuracy").
+  bool train_accuracy_full_pass = false;
 
   std::string csv() const;
   void write_csv(const std::string& path) const;  // throws DataError when the file cannot be written

@@ -35,7 +35,8 @@ struct TrainOptions {
   double min_delta = 0;
   bool restore_best = true;
   // A full evaluation pass over the training set each epoch (costs about a third of an epoch);
-  // otherwise train_accuracy is that of the mini-batches as they were trained.
+  // otherwise train_accuracy is the running accuracy of the mini-batches as they were trained
+  // (dropout on, weights moving), named train_batch_accuracy in the CSV, train_batch_acc on screen.
   bool evaluate_train = false;
   std::size_t eval_batch_size = 1000;
   Progress progress = Progress::automatic;

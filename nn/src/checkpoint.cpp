@@ -1,10 +1,12 @@
 #include "nn/checkpoint.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <utility>
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -131,6 +133,49 @@ std::string names_of(const nlohmann::json& list) {
   return s;
 }
 
+// "optimizer/v/W[1]" → {"v", "W[1]"}; an empty parameter when the name has another form.
+std::pair<std::string, std::string> optimizer_slot_of(const std::string& entry) {
+  const std::string prefix = "optimizer/";
+  const auto slash = entry.find('/', prefix.size());
+  if (entry.rfind(prefix, 0) != 0 || slash == std::string::npos || slash == prefix.size()) return {};
+  return {entry.substr(prefix.size(), slash - prefix.size()), entry.substr(slash + 1)};
+}
+
+// What a layer's spec says about its behaviour that its parameters' names and shapes (compared
+// entry by entry) do not: the activation, dropout's keep_prob, batch norm's ε and momentum.
+std::vector<std::string> behaviour_fields(const nlohmann::json& layer) {
+  const std::string type = layer.at("type");
+  if (type == "dense" || type == "activation") {
+    if (layer.at("activation") == "leaky_relu") return {"activation", "leaky_slope"};
+    return {"activation"};
+  }
+  if (type == "dropout") return {"keep_prob"};
+  if (type == "batch_norm") return {"momentum", "epsilon"};
+  return {};
+}
+
+std::string text_of(const nlohmann::json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+// The first way the file's architecture differs from the model's (layers numbered as in
+// Sequential::summary), or "" when they agree. Sizes are left to the parameters' shapes.
+std::string architecture_difference(const nlohmann::json& file_spec, const nlohmann::json& model_spec) {
+  const auto& file = file_spec.at("layers");
+  const auto& model = model_spec.at("layers");
+  for (std::size_t i = 0; i < std::min(file.size(), model.size()); ++i) {
+    const std::string type = file[i].at("type"), model_type = model[i].at("type");
+    if (type != model_type) return fmt::format("its layer {} is {} but the model's is {}", i, type, model_type);
+    for (const auto& field : behaviour_fields(model[i]))
+      if (file[i].at(field) != model[i].at(field))
+        return fmt::format("its layer {} ({}) has {} {} but the model's has {}", i, type, field,
+                           text_of(file[i].at(field)), text_of(model[i].at(field)));
+  }
+  if (file.size() != model.size())
+    return fmt::format("it has {} layers but the model has {}", file.size(), model.size());
+  return "";
+}
+
 }  // namespace
 
 template <class T>
@@ -212,6 +257,8 @@ nlohmann::json load_into(const std::string& path, Sequential<T>& model, Optimize
   if (man.at("buffers").get<std::vector<std::string>>() != model_buffers)
     throw fail(fmt::format("its buffers are [{}] but the model's are [{}]", names_of(man.at("buffers")),
                            names_of(nlohmann::json(model_buffers))));
+  if (const auto difference = architecture_difference(man.at("model"), reference.spec()); !difference.empty())
+    throw fail(difference);
   std::vector<ad::Tensor<T>> values, buffer_values;
   for (auto* p : params) {
     const auto s = ad::shape_of(p->value);
@@ -229,9 +276,23 @@ nlohmann::json load_into(const std::string& path, Sequential<T>& model, Optimize
     if (cfg.at("name") != optimizer->name())
       throw fail(fmt::format("its optimizer is {} but the one given is {}", cfg.at("name").get<std::string>(),
                              optimizer->name()));
-    for (const auto& key : man.at("optimizer_state")) {
-      const std::string k = key;
-      opt_state[k.substr(std::string("optimizer/").size())] = decode<T>(a, k, nullptr, path);
+    // Checked here, not at the next step(): by then the model would have been overwritten.
+    std::map<std::string, ad::Shape> shapes;
+    for (auto* p : params) shapes[p->name] = ad::shape_of(p->value);
+    for (const auto& entry : man.at("optimizer_state")) {
+      const std::string name = entry;
+      const auto [slot, parameter] = optimizer_slot_of(name);
+      if (parameter.empty())
+        throw fail(fmt::format("its optimizer state entry '{}' is not named optimizer/<slot>/<parameter>", name));
+      const auto expected = shapes.find(parameter);
+      if (expected == shapes.end())
+        throw fail(fmt::format("its optimizer state {} is for parameter {}, which the model does not have", name,
+                               parameter));
+      auto value = decode<T>(a, name, nullptr, path);
+      if (ad::shape_of(value) != expected->second)
+        throw fail(fmt::format("its optimizer state {} is {} but parameter {} is {}", name,
+                               ad::to_string(ad::shape_of(value)), parameter, ad::to_string(expected->second)));
+      opt_state[slot + "/" + parameter] = std::move(value);
     }
     make_optimizer<T>(cfg)->configure(cfg);  // a well-formed configuration, or refused here
     opt_t = cfg.at("t");

@@ -6,6 +6,35 @@
 
 namespace nn {
 
+namespace {
+
+// A BatchNorm normalizes the Z of the Dense layer directly before it and shares its number l
+// (gamma[l], beta[l]): anywhere else it would take another layer's number, or the same one as a
+// second BatchNorm, and its names would clash on the tape. Checked before anything is changed.
+template <class T>
+void check_batch_norm_placement(const std::vector<std::unique_ptr<Layer<T>>>& layers) {
+  constexpr const char* rule =
+      "each BatchNorm must directly follow its own Dense layer (Dense → BatchNorm → activation)";
+  int l = 0;  // the number of the last Dense layer seen
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    if (layers[i]->kind() == "dense") ++l;
+    if (layers[i]->kind() != "batch_norm") continue;
+    if (i == 0)
+      throw ConfigError(fmt::format("Sequential: layer 0, {}, is the first layer: {}", layers[i]->describe(), rule));
+    const auto* dense = dynamic_cast<const Dense<T>*>(layers[i - 1].get());
+    if (!dense)
+      throw ConfigError(fmt::format("Sequential: layer {}, {}, follows layer {}, {}, not a Dense layer: {}", i,
+                                    layers[i]->describe(), i - 1, layers[i - 1]->describe(), rule));
+    if (dense->activation() != Activation::linear)
+      throw ConfigError(fmt::format("Sequential: Dense layer {} has activation {} but is followed by BatchNorm, "
+                                    "which normalizes Z before the activation: give Dense no activation and add "
+                                    ".activation({}) after the BatchNorm",
+                                    l, to_string(dense->activation()), to_string(dense->activation())));
+  }
+}
+
+}  // namespace
+
 template <class T>
 Sequential<T>& Sequential<T>::add(std::unique_ptr<Layer<T>> layer) {
   if (built()) throw ConfigError("Sequential: cannot add a layer to a built model");
@@ -38,24 +67,14 @@ void Sequential<T>::build(std::size_t n_x, std::uint64_t seed) {
     if (n_x != n_x_) throw ConfigError(fmt::format("Sequential: built for {} input features, given {}", n_x_, n_x));
     return;
   }
+  check_batch_norm_placement(layers_);
   seed_ = seed;
-  // A Dense layer followed by BatchNorm: no bias (β replaces it), and no activation before the
-  // normalization (batch norm normalizes Z, the activation comes after it).
-  int l = 0;
-  for (std::size_t i = 0; i + 1 < layers_.size(); ++i) {
-    auto* dense = dynamic_cast<Dense<T>*>(layers_[i].get());
-    if (!dense) continue;
-    ++l;
-    if (layers_[i + 1]->kind() != "batch_norm") continue;
-    if (dense->activation() != Activation::linear)
-      throw ConfigError(fmt::format("Sequential: Dense layer {} has activation {} but is followed by BatchNorm, "
-                                    "which normalizes Z before the activation: give Dense no activation and add "
-                                    ".activation({}) after the BatchNorm",
-                                    l, to_string(dense->activation()), to_string(dense->activation())));
-    dense->set_bias(false);
-  }
+  // β replaces the bias of a Dense layer followed by BatchNorm.
+  for (std::size_t i = 0; i + 1 < layers_.size(); ++i)
+    if (auto* dense = dynamic_cast<Dense<T>*>(layers_[i].get()); dense && layers_[i + 1]->kind() == "batch_norm")
+      dense->set_bias(false);
   std::size_t n = n_x;
-  l = 0;
+  int l = 0;
   for (auto& layer : layers_) {
     if (layer->kind() == "dense") ++l;
     n = layer->build(n, l, seed_);

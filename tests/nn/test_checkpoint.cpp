@@ -5,9 +5,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include <unistd.h>
+#include <zlib.h>
 
+#include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "helpers.hpp"
@@ -83,6 +86,38 @@ std::string refusal(F f) {
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// One update over every parameter of `model` with zero gradients: the optimizer then holds a
+// slot ("v/W[1]", ...) of each parameter's shape.
+void step_once(nn::Optimizer<float>& optimizer, const nn::Sequential<float>& model) {
+  for (auto* p : model.parameters()) p->grad = xt::zeros<float>(p->value.shape());
+  optimizer.step(model.parameters());
+}
+
+std::uint32_t get16(const std::string& s, std::size_t at) {
+  return std::uint32_t(std::uint8_t(s[at])) | std::uint32_t(std::uint8_t(s[at + 1])) << 8;
+}
+std::uint32_t get32(const std::string& s, std::size_t at) { return get16(s, at) | get16(s, at + 2) << 16; }
+void put32(std::string& s, std::size_t at, std::uint32_t v) {
+  for (int k = 0; k < 4; ++k) s[at + k] = char((v >> (8 * k)) & 0xff);
+}
+
+// The checkpoint with its manifest's version replaced by the digit `version` (same length, so no
+// offset moves) and the manifest's CRC-32 recomputed in both zip headers: only the version is wrong.
+std::string with_version(std::string zip, char version) {
+  // manifest.json is the first entry: local header at 0, its data after the 30-byte header and name.
+  BOOST_REQUIRE(zip.compare(30, 13, "manifest.json") == 0);
+  const std::size_t size = get32(zip, 18), data = 30 + get16(zip, 26) + get16(zip, 28);
+  const std::string field = "\"version\": 1";
+  const auto at = zip.find(field, data);
+  BOOST_REQUIRE((at != std::string::npos && at + field.size() <= data + size));
+  zip[at + field.size() - 1] = version;
+  const auto crc = std::uint32_t(::crc32(0L, reinterpret_cast<const Bytef*>(zip.data() + data), uInt(size)));
+  put32(zip, 14, crc);
+  const std::size_t directory = get32(zip, zip.size() - 22 + 16);  // its first entry is manifest.json's
+  put32(zip, directory + 16, crc);
+  return zip;
+}
 
 }  // namespace
 
@@ -211,6 +246,105 @@ BOOST_AUTO_TEST_CASE(mismatches_are_refused_and_change_nothing) {
   BOOST_TEST(contains(e, "no optimizer state"), e);
   e = refusal([&] { nn::load_checkpoint<float>(dir.file("bare.npz"), same, nullptr, &norm); });
   BOOST_TEST(contains(e, "no normalization statistics"), e);
+}
+
+BOOST_AUTO_TEST_CASE(another_architecture_with_the_same_parameters_is_refused_and_changes_nothing) {
+  // Names and shapes agree in every case below; the layers around the parameters do not.
+  helpers::ScratchDir dir("nn-ckpt-arch");
+  nn::Sequential<float> plain, full;
+  plain.dense(5, nn::Activation::relu).dense(3);
+  plain.build(4, 1);
+  full.dense(6).batch_norm().activation(nn::Activation::relu).dropout(0.8).dense(3);
+  full.build(4, 1);
+  nn::save_checkpoint(dir.file("plain.npz"), plain);
+  nn::save_checkpoint(dir.file("full.npz"), full);
+  using Layers = std::function<void(nn::Sequential<float>&)>;
+  const std::vector<std::tuple<std::string, Layers, std::string>> cases{
+      {"plain.npz", [](auto& m) { m.dense(5, nn::Activation::sigmoid).dropout(0.5).dense(3); },
+       "its layer 0 (dense) has activation relu but the model's has sigmoid"},
+      {"plain.npz", [](auto& m) { m.dense(5, nn::Activation::relu).dropout(0.5).dense(3); },
+       "its layer 1 is dense but the model's is dropout"},
+      {"plain.npz", [](auto& m) { m.dense(5, nn::Activation::relu).dense(3).activation(nn::Activation::softmax); },
+       "it has 2 layers but the model has 3"},
+      {"full.npz", [](auto& m) { m.dense(6).batch_norm(0.99).activation(nn::Activation::relu).dropout(0.8).dense(3); },
+       "its layer 1 (batch_norm) has momentum 0.9 but the model's has 0.99"},
+      {"full.npz", [](auto& m) { m.dense(6).batch_norm(0.9, 1e-3).activation(nn::Activation::relu).dropout(0.8).dense(3); },
+       "its layer 1 (batch_norm) has epsilon 1e-05 but the model's has 0.001"},
+      {"full.npz", [](auto& m) { m.dense(6).batch_norm().activation(nn::Activation::tanh).dropout(0.8).dense(3); },
+       "its layer 2 (activation) has activation relu but the model's has tanh"},
+      {"full.npz", [](auto& m) { m.dense(6).batch_norm().activation(nn::Activation::relu).dropout(0.5).dense(3); },
+       "its layer 3 (dropout) has keep_prob 0.8 but the model's has 0.5"},
+  };
+  nn::Adam<float> adam(0.01);
+  nn::Normalizer<float> norm;
+  norm.fit(helpers::blobs<float>(5, 3, 4));
+  for (const auto& [file, layers, why] : cases) {
+    nn::Sequential<float> model, unbuilt;
+    layers(model);
+    layers(unbuilt);
+    model.build(4, 7);
+    const Snapshot before(model, adam, norm);
+    auto e = refusal([&] { nn::load_checkpoint(dir.file(file), model); });
+    BOOST_TEST(contains(e, why + "; the model was not changed"), e);
+    BOOST_TEST((Snapshot(model, adam, norm) == before));
+    e = refusal([&] { nn::load_checkpoint(dir.file(file), unbuilt); });
+    BOOST_TEST(contains(e, why), e);
+    BOOST_TEST(!unbuilt.built());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(optimizer_state_that_does_not_fit_the_model_is_refused_and_changes_nothing) {
+  // Optimizer moments of another model saved beside this model's values: the load must refuse
+  // them before it commits, not leave them for the next step() to trip over.
+  helpers::ScratchDir dir("nn-ckpt-state");
+  Trained t;
+  auto wider = make_model(5, 7);
+  nn::Sequential<float> deeper;
+  deeper.dense(6).batch_norm().activation(nn::Activation::relu).dense(3).dense(3);
+  deeper.build(4, 5);
+  nn::Adam<float> wide_adam(0.01), deep_adam(0.01);
+  step_once(wide_adam, wider);
+  step_once(deep_adam, deeper);
+  nn::save_checkpoint(dir.file("wide.npz"), t.model, &wide_adam);
+  nn::save_checkpoint(dir.file("deep.npz"), t.model, &deep_adam);
+
+  auto model = make_model(3);
+  nn::Adam<float> adam(0.01);
+  nn::Normalizer<float> norm;
+  norm.fit(t.data);
+  step_once(adam, model);
+  const Snapshot before(model, adam, norm);
+  auto e = refusal([&] { nn::load_checkpoint<float>(dir.file("wide.npz"), model, &adam, nullptr); });
+  BOOST_TEST(contains(e, "its optimizer state optimizer/s/W[1] is (7, 4) but parameter W[1] is (6, 4); the model was "
+                         "not changed"), e);
+  BOOST_TEST((Snapshot(model, adam, norm) == before));
+  e = refusal([&] { nn::load_checkpoint<float>(dir.file("deep.npz"), model, &adam, nullptr); });
+  BOOST_TEST(contains(e, "its optimizer state optimizer/s/W[3] is for parameter W[3], which the model does not have"), e);
+  BOOST_TEST((Snapshot(model, adam, norm) == before));
+  step_once(adam, model);  // the optimizer still fits the model
+}
+
+BOOST_AUTO_TEST_CASE(an_unsupported_format_version_is_refused_and_changes_nothing) {
+  helpers::ScratchDir dir("nn-ckpt-version");
+  Trained t;
+  nn::save_checkpoint(dir.file("v1.npz"), t.model, &t.adam, &t.norm);
+  const std::string v1 = slurp(dir.file("v1.npz"));
+  BOOST_TEST((with_version(v1, '1') == v1));  // the patch writes the checksums as the writer does
+  spit(dir.file("v2.npz"), with_version(v1, '2'));
+
+  auto model = make_model(3);
+  nn::Adam<float> adam(0.01);
+  nn::Normalizer<float> norm;
+  norm.fit(t.data);
+  const Snapshot before(model, adam, norm);
+  const std::string why = "format version 2 is not supported (this build reads 1..1)";
+  auto e = refusal([&] { nn::load_checkpoint(dir.file("v2.npz"), model, &adam, &norm); });
+  BOOST_TEST(contains(e, why), e);
+  BOOST_TEST((Snapshot(model, adam, norm) == before));
+  e = refusal([&] { nn::read_checkpoint_manifest(dir.file("v2.npz")); });
+  BOOST_TEST(contains(e, why), e);
+  e = refusal([&] { nn::load_model<float>(dir.file("v2.npz")); });
+  BOOST_TEST(contains(e, why), e);
 }
 
 BOOST_AUTO_TEST_CASE(an_unbuilt_model_is_built_by_loading) {

@@ -131,3 +131,34 @@ BOOST_AUTO_TEST_CASE(dropout_is_identity_in_evaluation) {
   auto ref = plain.forward(t2, t2.input("X", X), nn::Mode::eval);
   BOOST_TEST(eval.value() == ref.value(), tt::per_element());
 }
+
+BOOST_AUTO_TEST_CASE(batch_norm_must_directly_follow_its_own_dense_layer) {
+  // Elsewhere a BatchNorm would take another layer's number (gamma[0] when first) or share one
+  // with a second BatchNorm, and the clash would surface only at the first forward.
+  auto refusal = [](nn::Sequential<double>& m) -> std::string {
+    try {
+      m.build(3);
+    } catch (const nn::ConfigError& e) {
+      return e.what();
+    }
+    return "(built)";
+  };
+  auto contains = [](const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; };
+  nn::Sequential<double> first, twice, after_activation, after_dropout;
+  first.batch_norm().dense(3);
+  twice.dense(4).batch_norm().batch_norm().dense(2);
+  after_activation.dense(4).activation(Activation::relu).batch_norm().dense(2);
+  after_dropout.dense(4).dropout(0.9).batch_norm().dense(2);
+  auto e = refusal(first);
+  BOOST_TEST(contains(e, "layer 0, BatchNorm(momentum=0.9, epsilon=1e-05), is the first layer"), e);
+  BOOST_TEST(contains(e, "each BatchNorm must directly follow its own Dense layer"), e);
+  e = refusal(twice);
+  BOOST_TEST(contains(e, "layer 2, BatchNorm(momentum=0.9, epsilon=1e-05), follows layer 1, BatchNorm("), e);
+  e = refusal(after_activation);
+  BOOST_TEST(contains(e, "layer 2, BatchNorm(momentum=0.9, epsilon=1e-05), follows layer 1, Activation(relu)"), e);
+  e = refusal(after_dropout);
+  BOOST_TEST(contains(e, "follows layer 1, Dropout(keep_prob=0.9), not a Dense layer"), e);
+  for (auto* m : {&first, &twice, &after_activation, &after_dropout}) BOOST_TEST(!m->built());
+  // Refused before anything changed: the Dense layer still has its bias.
+  BOOST_TEST(dynamic_cast<nn::Dense<double>&>(twice.layer(0)).has_bias());
+}

@@ -8,9 +8,10 @@
 // atomically: it is written to a temporary file next to the target, flushed to disk and renamed
 // over it, so a crash leaves the old checkpoint or the new one, never half of one. numpy.load()
 // and unzip read it. zip's CRC-32 of every entry is the checksum: it is verified, and the whole
-// file decoded and matched against the model (names, shapes, scalar type), before anything in
-// memory is changed. A refused file throws CheckpointError and leaves model, optimizer and
-// normalizer as they were.
+// file decoded and matched against the model (scalar type, architecture: layer types,
+// activations, keep_prob, batch norm's ε and momentum; parameter names and shapes; the
+// optimizer state's parameters and shapes), before anything in memory is changed. A refused file
+// throws CheckpointError and leaves model, optimizer and normalizer as they were.
 #pragma once
 
 #include <string>

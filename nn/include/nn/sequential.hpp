@@ -26,8 +26,9 @@ class Sequential {
   Sequential& batch_norm(double momentum = 0.9, double epsilon = 1e-5);
 
   // Creates every parameter for inputs of n_x features (done by forward() on first use otherwise).
-  // Initializers are seeded by (seed, parameter name). Throws ConfigError on an impossible model
-  // (e.g. a Dense layer with a nonlinear activation followed by BatchNorm, which normalizes Z).
+  // Initializers are seeded by (seed, parameter name). Throws ConfigError on an impossible model:
+  // a BatchNorm anywhere but directly after a Dense layer of its own (Dense → BatchNorm →
+  // activation), or after a Dense layer with a nonlinear activation (batch norm normalizes Z).
   void build(std::size_t n_x, std::uint64_t seed = 0);
   bool built() const { return n_x_ != 0; }
   std::size_t input_size() const { return n_x_; }

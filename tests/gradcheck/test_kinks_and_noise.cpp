@@ -15,12 +15,13 @@
 #include <gradcheck/gradcheck.hpp>
 
 #include "planted.hpp"
+#include "error_text.hpp"
 
 namespace {
 
 using Op = std::function<ad::Var<double>(ad::Var<double>)>;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using test_support::contains;
 
 bool any_contains(const std::vector<std::string>& texts, const std::string& part) {
   for (const auto& t : texts)
@@ -101,15 +102,23 @@ BOOST_AUTO_TEST_CASE(a_kink_out_of_reach_is_a_plain_pass) {
   BOOST_TEST(report.block("X")->checked == 6u);
 }
 
+// A 2-3-1 relu network whose pre-activation Z[1](0, 0) = b[1](0) sits exactly on relu's kink
+// (X's first column is 0): the graph of the tests where a kink and a planted bug meet.
+namespace {
+struct ReluNetAtAKink {
+  ad::Parameter<double> W1{"W[1]", ad::Tensor<double>{{0.5, -0.3}, {0.2, 0.7}, {-0.4, 0.1}}};
+  ad::Parameter<double> b1{"b[1]", ad::Tensor<double>{{0.0}, {0.1}, {0.2}}};
+  ad::Parameter<double> W2{"W[2]", ad::Tensor<double>{{0.3, -0.8, 0.6}}};
+  ad::Parameter<double> b2{"b[2]", ad::Tensor<double>{{0.05}}};
+  ad::Tensor<double> X{{0.0, 1.0, -0.5, 0.8}, {0.0, 0.3, 0.9, -1.2}};
+};
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(a_wrong_gradient_near_a_kink_still_fails) {
   // A kink excuses only the element that crossed it: a planted bug in another block of the same
   // graph (a relu network with one pre-activation at 0) still fails.
-  ad::Parameter<double> W1("W[1]", ad::Tensor<double>{{0.5, -0.3}, {0.2, 0.7}, {-0.4, 0.1}});
-  ad::Parameter<double> b1("b[1]", ad::Tensor<double>{{0.0}, {0.1}, {0.2}});
-  ad::Parameter<double> W2("W[2]", ad::Tensor<double>{{0.3, -0.8, 0.6}});
-  ad::Parameter<double> b2("b[2]", ad::Tensor<double>{{0.05}});
-  // X's first column is 0, so Z[1](0, 0) = b[1](0) = 0 sits exactly on relu's kink.
-  const ad::Tensor<double> X{{0.0, 1.0, -0.5, 0.8}, {0.0, 0.3, 0.9, -1.2}};
+  ReluNetAtAKink net;
+  auto& [W1, b1, W2, b2, X] = net;
   ad::Tape<double> tape;
   auto A1 = ad::relu(ad::linear(tape.parameter(W1), tape.constant(X), tape.parameter(b1)));
   auto A2 = planted::planted_linear(tape.parameter(W2), A1, tape.parameter(b2), true, planted::Bug::dW_sign);
@@ -128,12 +137,8 @@ BOOST_AUTO_TEST_CASE(a_direction_across_a_kink_falls_back_to_elements) {
   // crossing must not drop the block's only comparison. db[1] sign-flipped, feeding relu at
   // exactly 0 through b[1](0): every mode fails b[1] on the other two elements, and excuses only
   // the one at the kink.
-  ad::Parameter<double> W1("W[1]", ad::Tensor<double>{{0.5, -0.3}, {0.2, 0.7}, {-0.4, 0.1}});
-  ad::Parameter<double> b1("b[1]", ad::Tensor<double>{{0.0}, {0.1}, {0.2}});
-  ad::Parameter<double> W2("W[2]", ad::Tensor<double>{{0.3, -0.8, 0.6}});
-  ad::Parameter<double> b2("b[2]", ad::Tensor<double>{{0.05}});
-  // X's first column is 0, so Z[1](0, 0) = b[1](0) = 0 sits exactly on relu's kink.
-  const ad::Tensor<double> X{{0.0, 1.0, -0.5, 0.8}, {0.0, 0.3, 0.9, -1.2}};
+  ReluNetAtAKink net;
+  auto& [W1, b1, W2, b2, X] = net;
   ad::Tape<double> tape;
   auto Z1 = planted::planted_linear(tape.parameter(W1), tape.constant(X), tape.parameter(b1), false,
                                     planted::Bug::db_sign);

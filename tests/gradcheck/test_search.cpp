@@ -10,6 +10,7 @@
 #include <gradcheck/gradcheck.hpp>
 
 #include "planted.hpp"
+#include "error_text.hpp"
 
 using planted::Bug;
 
@@ -22,7 +23,7 @@ gc::Report check_with(const planted::Plan& plan, const gc::Options& o) {
   return gc::check(tape, J, mlp.parameters(), o);
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using test_support::contains;
 
 bool any_contains(const std::vector<std::string>& texts, const std::string& part) {
   return std::any_of(texts.begin(), texts.end(), [&](const std::string& t) { return contains(t, part); });

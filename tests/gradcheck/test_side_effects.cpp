@@ -24,12 +24,13 @@
 #include <nn/nn.hpp>
 
 #include "planted.hpp"
+#include "error_text.hpp"
 
 using planted::Bug;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using test_support::contains;
 
 bool any_contains(const std::vector<std::string>& texts, const std::string& part) {
   for (const auto& t : texts)

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "helpers.hpp"
+#include "error_text.hpp"
 
 namespace tt = boost::test_tools;
 
@@ -77,15 +78,10 @@ struct Trained {
 
 template <class F>
 std::string refusal(F f) {
-  try {
-    f();
-  } catch (const nn::CheckpointError& e) {
-    return e.what();
-  }
-  return "(not refused)";
+  return test_support::message_of<nn::CheckpointError>(f);
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test_support::contains;
 
 // One update over every parameter of `model` with zero gradients: the optimizer then holds a
 // slot ("v/W[1]", ...) of each parameter's shape.

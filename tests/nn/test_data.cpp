@@ -12,6 +12,7 @@
 #include <set>
 
 #include "helpers.hpp"
+#include "error_text.hpp"
 
 namespace tt = boost::test_tools;
 
@@ -45,15 +46,10 @@ void write_idx(const std::string& path, const std::vector<std::uint32_t>& dims, 
 
 template <class F>
 std::string error_of(F f) {
-  try {
-    f();
-  } catch (const nn::DataError& e) {
-    return e.what();
-  }
-  return "(no DataError)";
+  return test_support::message_of<nn::DataError>(f);
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test_support::contains;
 
 }  // namespace
 

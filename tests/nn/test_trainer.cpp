@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "helpers.hpp"
+#include "error_text.hpp"
 
 namespace tt = boost::test_tools;
 using nn::Activation;
@@ -28,15 +29,10 @@ nn::TrainOptions quiet(std::size_t epochs, std::size_t batch) {
 
 template <class F>
 std::string data_error_of(F f) {
-  try {
-    f();
-  } catch (const nn::DataError& e) {
-    return e.what();
-  }
-  return "(no DataError)";
+  return test_support::message_of<nn::DataError>(f);
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test_support::contains;
 
 }  // namespace
 

@@ -16,6 +16,7 @@
 #include <gradcheck/boost_test.hpp>
 #include <gradcheck/gradcheck.hpp>
 
+#include "expect_only.hpp"
 #include "planted.hpp"
 #include "error_text.hpp"
 
@@ -35,23 +36,6 @@ bool bit_identical(const ad::Tensor<double>& a, const ad::Tensor<double>& b) {
   return ad::shape_of(a) == ad::shape_of(b) && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
 }
 
-// `wrong` fails with a diagnosis containing `diagnosis`; every other block passes.
-void expect_only(const gc::Report& report, const std::string& wrong, const std::string& diagnosis) {
-  BOOST_TEST_MESSAGE(report.table());
-  BOOST_TEST(!report.passed());
-  for (const auto& b : report.blocks) {
-    BOOST_TEST_CONTEXT(b.name) {
-      if (b.name == wrong) {
-        BOOST_TEST(b.verdict == gc::Verdict::fail);
-        BOOST_TEST(b.relative_error > 1e-3);
-        BOOST_TEST(contains(b.diagnosis, diagnosis), "diagnosis: " << b.diagnosis);
-      } else {
-        BOOST_TEST(b.verdict == gc::Verdict::pass);
-        BOOST_TEST(b.relative_error < 1e-7);
-      }
-    }
-  }
-}
 
 // Small inputs for a single operation's Jacobian: W (3, 2), A (2, 4), b (3, 1).
 struct LinearInputs {

@@ -23,6 +23,7 @@
 #include <gradcheck/gradcheck.hpp>
 #include <nn/nn.hpp>
 
+#include "expect_only.hpp"
 #include "planted.hpp"
 #include "error_text.hpp"
 
@@ -105,21 +106,6 @@ struct BatchNormCost {
   std::vector<ad::Parameter<double>*> parameters() { return {&Z, &gamma, &beta}; }
 };
 
-// `wrong` alone fails, with `diagnosis` in its diagnosis; every other block passes.
-void expect_only(const gc::Report& report, const std::string& wrong, const std::string& diagnosis) {
-  BOOST_TEST_MESSAGE(report.table());
-  BOOST_TEST(!report.passed());
-  for (const auto& b : report.blocks) {
-    BOOST_TEST_CONTEXT(b.name) {
-      if (b.name == wrong) {
-        BOOST_TEST(b.verdict == gc::Verdict::fail);
-        BOOST_TEST(contains(b.diagnosis, diagnosis), "diagnosis: " << b.diagnosis);
-      } else {
-        BOOST_TEST(b.verdict == gc::Verdict::pass);
-      }
-    }
-  }
-}
 
 }  // namespace
 

@@ -115,27 +115,6 @@ std::vector<double> random_unit(std::size_t n, std::mt19937_64& rng) {
   return v;
 }
 
-// Elements whose own error is large and whose perturbation crossed a kink are excluded from the
-// block's error (counted in `kinks`); returns the comparison without them.
-Comparison without_kinks(const Comparison& c, const Options& o, std::size_t& kinks) {
-  Comparison kept;
-  kept.reserve(c.index.size());
-  kinks = 0;
-  for (std::size_t k = 0; k < c.index.size(); ++k) {
-    const double n = c.numeric[k], a = c.analytic[k];
-    const double err = (n == 0 && a == 0) ? 0 : std::abs(n - a) / (std::abs(n) + std::abs(a));
-    if (c.kink[k] && err > o.pass_threshold) {
-      ++kinks;
-      continue;
-    }
-    kept.index.push_back(c.index[k]);
-    kept.numeric.push_back(n);
-    kept.analytic.push_back(a);
-    kept.kink.push_back(false);
-  }
-  return kept;
-}
-
 Verdict grade(double error, const Options& o) {
   if (error <= o.pass_threshold) return Verdict::pass;
   if (error <= o.fail_threshold) return Verdict::warning;
@@ -342,6 +321,27 @@ void warn_if_vanishing(const BlockView& b, BlockResult& r) {
 
 }  // namespace
 
+// Elements whose own error is large and whose perturbation crossed a kink are excluded from the
+// block's error (counted in `kinks`); returns the comparison without them.
+Comparison without_kinks(const Comparison& c, const Options& o, std::size_t& kinks) {
+  Comparison kept;
+  kept.reserve(c.index.size());
+  kinks = 0;
+  for (std::size_t k = 0; k < c.index.size(); ++k) {
+    const double n = c.numeric[k], a = c.analytic[k];
+    const double err = (n == 0 && a == 0) ? 0 : std::abs(n - a) / (std::abs(n) + std::abs(a));
+    if (c.kink[k] && err > o.pass_threshold) {
+      ++kinks;
+      continue;
+    }
+    kept.index.push_back(c.index[k]);
+    kept.numeric.push_back(n);
+    kept.analytic.push_back(a);
+    kept.kink.push_back(false);
+  }
+  return kept;
+}
+
 Errors compare(const Comparison& c) {
   Errors e;
   double diff2 = 0;
@@ -440,20 +440,23 @@ Report run(Evaluator& J, std::vector<BlockView>& blocks, const Options& o) {
       J.start = 0;
       J();  // every node back at θ before the next block replays from its own first node
     }
-    // The overall error, the course's single number, from the blocks' norms and differences.
-    double diff2 = 0, nn = 0, aa = 0;
-    for (const auto& r : report.blocks) {
-      const double d = r.relative_error * (r.numeric_norm + r.analytic_norm);
-      diff2 += d * d;
-      nn += r.numeric_norm * r.numeric_norm;
-      aa += r.analytic_norm * r.analytic_norm;
-    }
-    const double denominator = std::sqrt(nn) + std::sqrt(aa);
-    report.relative_error = denominator == 0 ? 0 : std::sqrt(diff2) / denominator;
+    report.relative_error = overall_relative_error(report.blocks);
   }
   report.evaluations = J.evaluations;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
+}
+
+double overall_relative_error(const std::vector<BlockResult>& blocks) {
+  double diff2 = 0, nn = 0, aa = 0;
+  for (const auto& r : blocks) {
+    const double d = r.relative_error * (r.numeric_norm + r.analytic_norm);
+    diff2 += d * d;
+    nn += r.numeric_norm * r.numeric_norm;
+    aa += r.analytic_norm * r.analytic_norm;
+  }
+  const double denominator = std::sqrt(nn) + std::sqrt(aa);
+  return denominator == 0 ? 0 : std::sqrt(diff2) / denominator;
 }
 
 }  // namespace gc::detail

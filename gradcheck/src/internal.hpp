@@ -71,6 +71,14 @@ Errors compare(const Comparison& c);
 double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base,
                        bool* kink);
 
+// Elements whose own error is large and whose perturbation crossed a kink are excluded from the
+// block's error (counted in `kinks`); returns the comparison without them.
+Comparison without_kinks(const Comparison& c, const Options& o, std::size_t& kinks);
+
+// The course's single number over all blocks, ‖n − a‖ / (‖n‖ + ‖a‖) of everything checked, from
+// each block's norms and relative error.
+double overall_relative_error(const std::vector<BlockResult>& blocks);
+
 // Fills in the diagnosis of a failing (or warning) block. `probe` allows extra evaluations (the
 // transposed elements' numeric values) and reading θ through b.get (the L2 fit); without it (a
 // Jacobian's blocks, which have no θ) only the compared values are read.

@@ -50,10 +50,15 @@ const BlockResult* Report::block(const std::string& name) const {
 }
 
 std::string Report::table() const {
+  const std::string subject =
+      jacobian_outputs > 0 ? fmt::format("Jacobian check of an operation with {} outputs", jacobian_outputs)
+                           : fmt::format("gradient check{}: J = {:.6g}",
+                                         term.empty() ? "" : fmt::format(" of the {} term", term), cost);
   std::string out = fmt::format(
-      "gradient check{}: J = {:.6g}, mode {}, ε = {:.0e}, seed {}, {} evaluations, {:.1f} ms\n"
+      "{}, mode {}, ε = {:.0e}, seed {}, {} evaluations, {:.1f} ms\n"
       "overall relative error {:.2e}: {}\n",
-      term.empty() ? "" : fmt::format(" of the {} term", term), cost, to_string(options.mode), options.mode == Mode::directional ? options.directional_eps : options.eps, options.seed, evaluations, 1e3 * seconds, relative_error,
+      subject, to_string(options.mode), options.mode == Mode::directional ? options.directional_eps : options.eps,
+      options.seed, evaluations, 1e3 * seconds, relative_error,
       passed() ? "PASS" : (deterministic ? "FAIL" : "INCONCLUSIVE"));
   std::size_t name_width = 5;
   for (const auto& b : blocks) name_width = std::max(name_width, b.name.size());
@@ -96,6 +101,7 @@ nlohmann::json Report::to_json() const {
   j["deterministic"] = deterministic;
   j["relative_error"] = relative_error;
   j["term"] = term;
+  j["jacobian_outputs"] = jacobian_outputs;
   j["evaluations"] = evaluations;
   j["seconds"] = seconds;
   j["options"] = {{"mode", to_string(options.mode)},

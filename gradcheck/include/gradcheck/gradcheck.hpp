@@ -107,6 +107,7 @@ struct Report {
   Options options;
   std::string term;                // the term of the cost checked (check_terms), empty: the whole cost
   double cost = 0;                 // J at θ
+  std::size_t jacobian_outputs = 0;  // check_jacobian: the operation's output elements (0: a cost)
   double relative_error = 0;       // over all checked elements of all blocks
   std::size_t evaluations = 0;     // cost evaluations used
   double seconds = 0;
@@ -149,7 +150,10 @@ std::vector<Report> check_during_training(ad::Tape<T>& tape, ad::Var<T> cost, st
                                           const Options& options = {});
 
 // For a user's own operation: the full Jacobian of `op` (inputs → a matrix output) by backward
-// with one unit seed per output element, against centered differences; one block per input.
+// with one unit seed per output element, against centered differences; one block per input
+// (outputs × the input's elements), always checked whole (options.mode is not used). Entries
+// moved by a step across a kink of relu/abs/max/clip are excused as in check(). The inputs are
+// left as found, also when `op` throws at a perturbed value.
 Report check_jacobian(const std::function<ad::Var<double>(ad::Tape<double>&, const std::vector<ad::Var<double>>&)>& op,
                       std::vector<ad::Parameter<double>*> inputs, const Options& options = {});
 

@@ -279,11 +279,17 @@ nlohmann::json load_into(const std::string& path, Sequential<T>& model, Optimize
     // Checked here, not at the next step(): by then the model would have been overwritten.
     std::map<std::string, ad::Shape> shapes;
     for (auto* p : params) shapes[p->name] = ad::shape_of(p->value);
+    const auto slots = optimizer->slots();
+    std::map<std::string, std::size_t> slots_of_parameter;
     for (const auto& entry : man.at("optimizer_state")) {
       const std::string name = entry;
       const auto [slot, parameter] = optimizer_slot_of(name);
       if (parameter.empty())
         throw fail(fmt::format("its optimizer state entry '{}' is not named optimizer/<slot>/<parameter>", name));
+      if (std::find(slots.begin(), slots.end(), slot) == slots.end())
+        throw fail(fmt::format("its optimizer state {} is a slot '{}' that {} does not keep (it keeps [{}])", name,
+                               slot, optimizer->name(), names_of(nlohmann::json(slots))));
+      ++slots_of_parameter[parameter];
       const auto expected = shapes.find(parameter);
       if (expected == shapes.end())
         throw fail(fmt::format("its optimizer state {} is for parameter {}, which the model does not have", name,
@@ -294,6 +300,12 @@ nlohmann::json load_into(const std::string& path, Sequential<T>& model, Optimize
                                ad::to_string(ad::shape_of(value)), parameter, ad::to_string(expected->second)));
       opt_state[slot + "/" + parameter] = std::move(value);
     }
+    // A parameter the optimizer has stepped has all its slots; one with some of them would resume
+    // with the others at zero (Adam's s at 0 after t steps: steps far too large).
+    for (const auto& [parameter, count] : slots_of_parameter)
+      if (count != slots.size())
+        throw fail(fmt::format("its optimizer state for parameter {} has {} of the {} slots {} keeps ([{}])",
+                               parameter, count, slots.size(), optimizer->name(), names_of(nlohmann::json(slots))));
     make_optimizer<T>(cfg)->configure(cfg);  // a well-formed configuration, or refused here
     opt_t = cfg.at("t");
     opt_epoch = cfg.at("epoch");

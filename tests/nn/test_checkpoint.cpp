@@ -320,6 +320,41 @@ BOOST_AUTO_TEST_CASE(optimizer_state_that_does_not_fit_the_model_is_refused_and_
   step_once(adam, model);  // the optimizer still fits the model
 }
 
+BOOST_AUTO_TEST_CASE(optimizer_state_with_missing_or_unknown_slots_is_refused_and_changes_nothing) {
+  // Adam's state as another tool (or an older build) might have written it: s/W[1] missing after
+  // steps (the load would resume with s = 0 and take huge steps), or a slot Adam does not keep.
+  helpers::ScratchDir dir("nn-ckpt-slots");
+  Trained t;
+  auto state = t.adam.state();
+  BOOST_REQUIRE(state.count("s/W[1]") == 1u);
+  auto partial = state;
+  partial.erase("s/W[1]");
+  nn::Adam<float> writer(0.01);
+  writer.restore(partial, t.adam.steps(), 0);
+  nn::save_checkpoint(dir.file("partial.npz"), t.model, &writer);
+  auto unknown = state;
+  unknown["m/W[1]"] = unknown.at("v/W[1]");
+  writer.restore(unknown, t.adam.steps(), 0);
+  nn::save_checkpoint(dir.file("unknown.npz"), t.model, &writer);
+
+  auto model = make_model(3);
+  nn::Adam<float> adam(0.01);
+  nn::Normalizer<float> norm;
+  norm.fit(t.data);
+  step_once(adam, model);
+  const Snapshot before(model, adam, norm);
+  auto e = refusal([&] { nn::load_checkpoint<float>(dir.file("partial.npz"), model, &adam, nullptr); });
+  BOOST_TEST(contains(e, "its optimizer state for parameter W[1] has 1 of the 2 slots adam keeps ([v, s])"), e);
+  BOOST_TEST((Snapshot(model, adam, norm) == before));
+  e = refusal([&] { nn::load_checkpoint<float>(dir.file("unknown.npz"), model, &adam, nullptr); });
+  BOOST_TEST(contains(e, "its optimizer state optimizer/m/W[1] is a slot 'm' that adam does not keep"), e);
+  BOOST_TEST((Snapshot(model, adam, norm) == before));
+  // The file as written, every slot present, loads.
+  nn::save_checkpoint(dir.file("whole.npz"), t.model, &t.adam);
+  nn::load_checkpoint<float>(dir.file("whole.npz"), model, &adam, nullptr);
+  BOOST_TEST(adam.state().size() == state.size());
+}
+
 BOOST_AUTO_TEST_CASE(an_unsupported_format_version_is_refused_and_changes_nothing) {
   helpers::ScratchDir dir("nn-ckpt-version");
   Trained t;

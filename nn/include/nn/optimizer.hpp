@@ -45,10 +45,10 @@ class Optimizer {
   // by name on the next step, and a missing one starts at zero.
   void restore(std::map<std::string, ad::Tensor<T>> state, std::size_t steps, std::size_t epoch);
   void reset();
+  // The slot names this optimizer keeps per parameter ("v", or "v" and "s"; none for SGD).
+  virtual std::vector<std::string> slots() const = 0;
 
  protected:
-  // The slot names this optimizer keeps per parameter ("v", or "m" and "v").
-  virtual std::vector<std::string> slots() const = 0;
   // Reads the subclass's own hyperparameters from a config() (configure() did the common ones).
   virtual void read_config(const nlohmann::json&) {}
   // Updates elements [begin, end) of one parameter (and of its slots); `s` holds its slots in the

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -75,6 +76,13 @@ Split<T> split(const Dataset<T>& data, double dev_fraction, double test_fraction
   const std::size_t m = data.size();
   const auto n_dev = std::size_t(std::llround(double(m) * dev_fraction));
   const auto n_test = std::size_t(std::llround(double(m) * test_fraction));
+  // Rounding can empty a set that was asked for (or, both rounding up, the training set).
+  for (auto [name, fraction, n] : {std::tuple{"dev", dev_fraction, n_dev}, std::tuple{"test", test_fraction, n_test}})
+    if (fraction > 0 && n == 0)
+      throw DataError(fmt::format("split: a {} fraction of {} of {} examples is 0 examples", name, fraction, m));
+  if (n_dev + n_test >= m)
+    throw DataError(fmt::format("split: dev {} and test {} of {} examples take {} and {}, leaving no training set",
+                                dev_fraction, test_fraction, m, n_dev, n_test));
   std::mt19937_64 rng(seed);
   const auto p = permutation(m, rng);
   std::span<const std::size_t> all(p);

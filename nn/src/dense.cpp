@@ -26,6 +26,7 @@ template <class T>
 Dense<T>::Dense(std::size_t units, Activation activation, Init init, std::size_t inputs, double leaky_slope)
     : units_(units), inputs_(inputs), activation_(activation), init_(init), slope_(leaky_slope) {
   if (units == 0) throw ConfigError("Dense: a layer needs at least one unit");
+  init_.validate();
 }
 
 template <class T>

@@ -3,9 +3,17 @@
 #include <cmath>
 #include <numbers>
 
+#include <fmt/format.h>
+
 #include "nn/errors.hpp"
 
 namespace nn {
+
+void Init::validate() const {
+  if (!(scale > 0 && std::isfinite(scale)))
+    throw ConfigError(fmt::format("initializer {} {}: scale must be a finite number > 0, got {}", to_string(kind),
+                                  to_string(distribution), scale));
+}
 
 double Init::stddev(std::size_t fan_in, std::size_t fan_out) const {
   const double in = double(std::max<std::size_t>(fan_in, 1));
@@ -64,6 +72,7 @@ std::mt19937_64 rng_for(std::uint64_t seed, const std::string& name) {
 
 template <class T>
 void initialize(ad::Tensor<T>& w, const Init& init, std::mt19937_64& rng) {
+  init.validate();
   const double sd = init.stddev(w.shape()[1], w.shape()[0]);
   if (init.kind == InitKind::zeros) {
     w.fill(T(0));

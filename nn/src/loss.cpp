@@ -1,5 +1,7 @@
 #include "nn/loss.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "nn/errors.hpp"
@@ -28,6 +30,12 @@ ad::Var<T> loss(Loss kind, ad::Var<T> output, ad::Var<T> Y) {
     case Loss::softmax_cross_entropy: return ad::softmax_cross_entropy(output, Y);
     case Loss::sigmoid_cross_entropy: return ad::sigmoid_cross_entropy(output, Y);
     case Loss::mean_squared_error: {
+      // The cross-entropies check this in their fused node; ad::sub would broadcast instead.
+      if (output.shape() != Y.shape())
+        throw ad::ShapeError(fmt::format("mean_squared_error: output {} is {} but targets {} are {}: they must have "
+                                         "the same shape (n_y, m)",
+                                         output.name(), ad::to_string(output.shape()), Y.name(),
+                                         ad::to_string(Y.shape())));
       // Σ over outputs (axis 0) gives (1, m); the mean over examples is taken at each forward, so
       // a replay with a partial batch divides by its own m.
       auto e = ad::sub(output, Y);
@@ -59,7 +67,33 @@ ad::Var<T> predictions(Loss kind, ad::Var<T> output) {
 }
 
 template <class T>
+void check_targets(Loss kind, const Dataset<T>& data, const char* what) {
+  const std::size_t m = data.size(), n = data.outputs();
+  // Rounding of float one-hot rows or of soft labels stays far below this.
+  const double tolerance = 1e-3;
+  for (std::size_t i = 0; i < m; ++i) {
+    const T* row = data.y.data() + i * n;
+    double total = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      const double v = double(row[k]);
+      total += v;
+      const bool fits = std::isfinite(v) && (kind == Loss::mean_squared_error || (v >= 0 && v <= 1));
+      if (!fits)
+        throw DataError(fmt::format("{}: example {} has target {} in column {}, but {} needs {}", what, i, v, k,
+                                    to_string(kind),
+                                    kind == Loss::mean_squared_error ? "finite values" : "values in [0, 1]"));
+    }
+    if (kind == Loss::softmax_cross_entropy && std::abs(total - 1) > tolerance)
+      throw DataError(fmt::format("{}: the targets of example {} sum to {}, but softmax_cross_entropy needs one-hot "
+                                  "rows (or class probabilities summing to 1){}",
+                                  what, i, total,
+                                  n == 1 ? ": for a single 0/1 output use sigmoid_cross_entropy" : ""));
+  }
+}
+
+template <class T>
 ad::Tensor<T> one_hot(std::span<const std::int32_t> labels, std::size_t classes) {
+  if (classes == 0 && !labels.empty()) throw DataError("one_hot: 0 classes: labels need at least one class");
   ad::Tensor<T> Y = xt::zeros<T>({classes, labels.size()});
   for (std::size_t j = 0; j < labels.size(); ++j) {
     if (labels[j] < 0 || std::size_t(labels[j]) >= classes)
@@ -73,7 +107,8 @@ ad::Tensor<T> one_hot(std::span<const std::int32_t> labels, std::size_t classes)
   template ad::Var<T> loss(Loss, ad::Var<T>, ad::Var<T>);                                                   \
   template ad::Var<T> cost(Loss, ad::Var<T>, ad::Var<T>, const std::vector<ad::Parameter<T>*>&, double);    \
   template ad::Var<T> predictions(Loss, ad::Var<T>);                                                        \
-  template ad::Tensor<T> one_hot(std::span<const std::int32_t>, std::size_t);
+  template ad::Tensor<T> one_hot(std::span<const std::int32_t>, std::size_t);                               \
+  template void check_targets(Loss, const Dataset<T>&, const char*);
 NN_INSTANTIATE(float)
 NN_INSTANTIATE(double)
 

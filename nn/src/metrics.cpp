@@ -39,6 +39,7 @@ ConfusionMatrix confusion_matrix(std::span<const std::int32_t> predicted, std::s
                                  std::size_t classes) {
   if (predicted.size() != labels.size())
     throw DataError(fmt::format("confusion_matrix: {} predictions for {} labels", predicted.size(), labels.size()));
+  if (classes == 0 && !labels.empty()) throw DataError("confusion_matrix: 0 classes: labels need at least one class");
   ConfusionMatrix counts = xt::zeros<std::size_t>({classes, classes});
   for (std::size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] < 0 || std::size_t(labels[i]) >= classes || predicted[i] < 0 || std::size_t(predicted[i]) >= classes)

@@ -26,6 +26,12 @@ struct BatchNorm {
                                          t.describe(n.parents[0]), ad::to_string(Z), t.describe(n.parents[k]),
                                          ad::to_string(p), Z[0], ad::format_site(n.where)));
     }
+    // One example has variance 0: every output would be β and dZ exactly 0, silently.
+    if (n.iattr[0] && Z[1] < 2)
+      throw ad::ShapeError(fmt::format("batch_norm {}: training mode needs at least 2 examples (columns) for "
+                                       "mini-batch statistics, but {} is {} (at {})",
+                                       t.describe(n.parents[1]), t.describe(n.parents[0]), ad::to_string(Z),
+                                       ad::format_site(n.where)));
     auto* s = static_cast<const BatchNormState<T>*>(n.state);
     if (ad::shape_of(s->running_mean) != ad::Shape{Z[0], 1} || ad::shape_of(s->running_var) != ad::Shape{Z[0], 1})
       throw ad::ShapeError(fmt::format("batch_norm: running statistics are {} but {} has {} units (at {})",

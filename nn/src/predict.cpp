@@ -74,6 +74,9 @@ std::vector<std::int32_t> Predictor<T>::classes(const ad::Tensor<T>& x) {
 template <class T>
 Evaluation Predictor<T>::evaluate(const Dataset<T>& data) {
   data.check("evaluate");
+  // Recording would build an unbuilt model with fresh random weights and score those.
+  if (!model_.built()) throw ConfigError("evaluate: the model is not built (train it or load a checkpoint)");
+  check_targets(loss_, data, "evaluate");
   record(data.features(), data.outputs());
   Evaluation e;
   const std::size_t m = data.size();

@@ -38,6 +38,41 @@ std::size_t count_correct(const ad::Tensor<T>& out, const Dataset<T>& data, std:
   return right;
 }
 
+// A model whose last layer applies softmax or σ before a loss that takes logits would apply it
+// twice; as an ActivationLayer or fused into the last Dense layer.
+template <class T>
+void check_output_activation(const Sequential<T>& model, Loss loss) {
+  if (model.size() == 0 || loss == Loss::mean_squared_error) return;
+  auto& last = model.layer(model.size() - 1);
+  Activation a = Activation::linear;
+  std::string where = "the model";
+  if (last.kind() == "activation") {
+    a = static_cast<ActivationLayer<T>&>(last).activation();
+  } else if (auto* dense = dynamic_cast<Dense<T>*>(&last)) {
+    a = dense->activation();
+    std::size_t l = 0;
+    for (std::size_t i = 0; i < model.size(); ++i) l += model.layer(i).kind() == "dense";
+    where = fmt::format("the model's last Dense layer (W[{}])", l);
+  }
+  if (a == Activation::softmax || a == Activation::sigmoid)
+    throw ConfigError(fmt::format("Trainer: {} ends with {} but {} takes logits (it applies {} itself): "
+                                  "remove the last activation",
+                                  where, to_string(a), to_string(loss), to_string(a)));
+}
+
+// Batch norm's mini-batch variance needs 2 examples: refused before the first epoch rather than
+// at its last (partial) mini-batch.
+template <class T>
+void check_batch_norm_batches(const Sequential<T>& model, std::size_t m, std::size_t batch_size) {
+  if (batch_size >= 2 && m % batch_size != 1) return;
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (model.layer(i).kind() == "batch_norm")
+      throw DataError(fmt::format("fit: BatchNorm (layer {}) needs at least 2 examples per training mini-batch, but "
+                                  "{} examples in batches of batch size {} leave a mini-batch of 1: choose another "
+                                  "batch size",
+                                  i, m, batch_size));
+}
+
 }  // namespace
 
 template <class T>
@@ -59,14 +94,7 @@ ad::Tape<T>& Trainer<T>::tape() {
 template <class T>
 void Trainer<T>::record(std::size_t n_x, std::size_t n_y, std::size_t batch) {
   if (tape_ && X_.value().shape()[1] == n_x && Y_.value().shape()[0] == n_y) return;
-  const std::size_t last = model_.size() ? model_.size() - 1 : 0;
-  if (model_.size() && model_.layer(last).kind() == "activation" && loss_ != Loss::mean_squared_error) {
-    auto& a = static_cast<ActivationLayer<T>&>(model_.layer(last));
-    if (a.activation() == Activation::softmax || a.activation() == Activation::sigmoid)
-      throw ConfigError(fmt::format("Trainer: the model ends with {} but {} takes logits (it applies {} itself): "
-                                    "remove the last activation",
-                                    to_string(a.activation()), to_string(loss_), to_string(a.activation())));
-  }
+  check_output_activation(model_, loss_);
   tape_ = std::make_unique<ad::Tape<T>>();
   tape_->seed(options_.seed);
   // Recording runs one forward on placeholder zeros: frozen, so that it moves no running statistics.
@@ -110,12 +138,16 @@ template <class T>
 History Trainer<T>::fit(const Dataset<T>& train, const Dataset<T>* dev) {
   const std::size_t n_x = model_.built() ? model_.input_size() : 0;
   train.check("fit: training set", n_x);
+  check_targets(loss_, train, "fit: training set");
   if (dev) {
     dev->check("fit: dev set", n_x);
     if (dev->features() != train.features() || dev->outputs() != train.outputs())
       throw DataError(fmt::format("fit: the training set has {} features and {} outputs, the dev set {} and {}",
                                   train.features(), train.outputs(), dev->features(), dev->outputs()));
+    check_targets(loss_, *dev, "fit: dev set");
   }
+  check_output_activation(model_, loss_);
+  check_batch_norm_batches(model_, train.size(), options_.batch_size);
   std::ostream& out = options_.out ? *options_.out : std::cout;
   const bool terminal = !options_.out && isatty(STDOUT_FILENO);
   const bool bar = options_.progress == Progress::bar || (options_.progress == Progress::automatic && terminal);
@@ -197,14 +229,22 @@ History Trainer<T>::fit(const Dataset<T>& train, const Dataset<T>* dev) {
         history.stopped_early = true;
         stop_ = true;
         if (lines || bar)
-          out << fmt::format("early stopping: no improvement of the {} for {} epochs, keeping epoch {}\n",
-                             watch_dev ? "dev cost" : "cost", options_.patience, history.best_epoch);
+          out << fmt::format("early stopping: no improvement of the {} for {} epochs, {}\n",
+                             watch_dev ? "dev cost" : "cost", options_.patience,
+                             options_.restore_best
+                                 ? fmt::format("restoring epoch {}", history.best_epoch)
+                                 : fmt::format("keeping the weights of epoch {} (restore_best is off; the best was "
+                                               "epoch {})",
+                                               r.epoch, history.best_epoch));
       }
     }
     for (auto& f : epoch_callbacks_)
       if (!f(*this, r)) stop_ = true;
   }
-  if (history.stopped_early && options_.restore_best && !best_values.empty()) restore();
+  if (history.stopped_early && options_.restore_best && !best_values.empty()) {
+    restore();
+    history.restored_best = true;
+  }
   return history;
 }
 

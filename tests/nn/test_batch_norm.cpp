@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "helpers.hpp"
+#include "error_text.hpp"
 
 namespace tt = boost::test_tools;
 
@@ -93,13 +94,6 @@ BOOST_FIXTURE_TEST_CASE(evaluation_uses_running_statistics, Fixture) {
   BOOST_TEST(layer.state().running_mean(1, 0) == -2.0);
 }
 
-BOOST_FIXTURE_TEST_CASE(single_example_batch_is_finite_and_leaves_statistics, Fixture) {
-  ad::Tape<double> tape;
-  auto Y = apply(tape, helpers::random(3, 1, 2), nn::Mode::train);
-  for (double y : Y.value()) BOOST_TEST(std::isfinite(y));
-  BOOST_TEST(layer.state().running_var == xt::ones<double>({3, 1}));
-}
-
 BOOST_AUTO_TEST_CASE(trainer_records_without_touching_statistics) {
   // The trainer's recording forward runs on placeholder zeros; only the real step may update.
   auto data = helpers::blobs<double>(8, 2, 3);
@@ -136,4 +130,17 @@ BOOST_AUTO_TEST_CASE(shape_errors_name_the_operands) {
   } catch (const ad::ShapeError& e) {
     BOOST_TEST(std::string(e.what()).find("Z[2] is (3, 4) but gamma[2] is (4, 1)") != std::string::npos, e.what());
   }
+}
+
+BOOST_FIXTURE_TEST_CASE(training_on_a_single_example_is_refused, Fixture) {
+  // One column has variance 0: every output would be β and dZ would be 0, silently.
+  ad::Tape<double> tape;
+  const auto message = test_support::message_of<ad::Error>([&] { apply(tape, helpers::random(3, 1, 6), nn::Mode::train); });
+  BOOST_TEST(test_support::contains(message, "gamma[2]"), message);
+  BOOST_TEST(test_support::contains(message, "at least 2 examples"), message);
+  BOOST_TEST(layer.state().running_mean == xt::zeros<double>({3, 1}));  // refused before any change
+  BOOST_TEST(layer.state().running_var == xt::ones<double>({3, 1}));
+  ad::Tape<double> eval;
+  auto Y = apply(eval, helpers::random(3, 1, 6), nn::Mode::eval);  // evaluation uses running statistics: fine
+  BOOST_TEST((ad::shape_of(Y.value()) == ad::Shape{3, 1}));
 }

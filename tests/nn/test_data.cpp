@@ -201,6 +201,28 @@ BOOST_AUTO_TEST_CASE(split_shuffle_and_subset) {
   BOOST_CHECK_THROW(nn::split(d, 0.6, 0.5, 1), nn::DataError);
 }
 
+BOOST_AUTO_TEST_CASE(split_refuses_fractions_that_leave_a_set_empty) {
+  using test_support::contains;
+  nn::Dataset<double> d;
+  d.x = xt::zeros<double>({10, 2});
+  d.y = xt::zeros<double>({10, 1});
+  // 10 × 0.46 rounds to 5 twice: nothing is left to train on.
+  auto message = test_support::message_of<nn::DataError>([&] { nn::split(d, 0.46, 0.46, 1); });
+  BOOST_TEST(contains(message, "training set"), message);
+  BOOST_TEST(contains(message, "10 examples"), message);
+  // A dev set was asked for but 10 × 0.01 rounds to 0 examples.
+  message = test_support::message_of<nn::DataError>([&] { nn::split(d, 0.01, 0.0, 1); });
+  BOOST_TEST(contains(message, "dev"), message);
+  BOOST_TEST(contains(message, "0 examples"), message);
+  BOOST_CHECK_THROW(nn::split(d, 0.2, 0.04, 1), nn::DataError);  // test: 0.4 rounds to 0
+  BOOST_CHECK_THROW(nn::split(d, std::nan(""), 0.0, 1), nn::DataError);
+  BOOST_CHECK_THROW(nn::split(d, 0.5, 0.5, 1), nn::DataError);
+  const auto s = nn::split(d, 0.0, 0.1, 1);  // no dev set asked for: an empty one is fine
+  BOOST_TEST(s.train.size() == 9u);
+  BOOST_TEST(s.dev.size() == 0u);
+  BOOST_TEST(s.test.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(mini_batches_keep_the_last_partial_one) {
   nn::Batches b(10, 4);
   BOOST_TEST(b.count() == 3u);

@@ -116,3 +116,29 @@ BOOST_AUTO_TEST_CASE(names_round_trip) {
     BOOST_TEST(int(nn::init_kind_from_string(nn::to_string(k))) == int(k));
   BOOST_CHECK_THROW(nn::init_kind_from_string("lecun"), nn::ConfigError);
 }
+
+BOOST_AUTO_TEST_CASE(glorot_uniform_reaches_its_limit_and_the_scale_applies_to_every_distribution) {
+  // Glorot uniform is U(−a, a) with a = √(6 / (n_in + n_out)); ×2 doubles a for every kind.
+  const std::size_t out = 400, in = 500;
+  const double limit = std::sqrt(6.0 / double(in + out));
+  const auto plain = draw(nn::Init::glorot(nn::Distribution::uniform), out, in);
+  BOOST_TEST(plain.max_abs <= limit);
+  BOOST_TEST(plain.max_abs > 0.999 * limit);  // 200000 draws come close to the edge
+  const auto doubled = draw(nn::Init::glorot(nn::Distribution::uniform, 2.0), out, in);
+  BOOST_TEST(doubled.max_abs == 2 * plain.max_abs, tt::tolerance(1e-12));
+  BOOST_TEST(doubled.variance == 4 * plain.variance, tt::tolerance(1e-12));
+  const auto small = draw(nn::Init::small_random(3.0, nn::Distribution::uniform), out, in);
+  BOOST_TEST(small.variance == 9e-4, tt::tolerance(0.02));
+}
+
+BOOST_AUTO_TEST_CASE(a_scale_that_is_not_a_positive_number_is_refused) {
+  for (double scale : {0.0, -1.0, std::nan(""), std::numeric_limits<double>::infinity()}) {
+    BOOST_TEST_CONTEXT("scale " << scale) {
+      BOOST_CHECK_THROW(nn::Dense<double>(4, nn::Activation::relu, nn::Init::he(nn::Distribution::normal, scale)),
+                        nn::ConfigError);
+      ad::Tensor<double> w = xt::zeros<double>({2, 2});
+      auto rng = nn::rng_for(0, "W[1]");
+      BOOST_CHECK_THROW(nn::initialize(w, nn::Init::xavier(nn::Distribution::uniform, scale), rng), nn::ConfigError);
+    }
+  }
+}

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "helpers.hpp"
+#include "error_text.hpp"
 
 namespace tt = boost::test_tools;
 
@@ -92,4 +93,49 @@ BOOST_AUTO_TEST_CASE(one_hot_and_predictions) {
   auto p = nn::predictions(nn::Loss::softmax_cross_entropy, tape.input("Z", helpers::random(4, 5, 2, -3, 3)));
   for (std::size_t j = 0; j < 5; ++j) BOOST_TEST(xt::sum(xt::view(p.value(), xt::all(), j))() == 1.0, tt::tolerance(1e-12));
   BOOST_TEST(nn::to_string(nn::loss_from_string("mean_squared_error")) == "mean_squared_error");
+}
+
+BOOST_AUTO_TEST_CASE(mean_squared_error_refuses_outputs_and_targets_of_different_shapes) {
+  // ad::sub broadcasts: (1, 4) − (4, 1) would silently be a (4, 4) error matrix.
+  using test_support::contains;
+  ad::Tape<double> tape;
+  auto out = tape.input("A[2]", helpers::random(1, 4, 1)), Y = tape.input("Y", helpers::random(4, 1, 2));
+  const auto message = test_support::message_of<ad::ShapeError>(
+      [&] { nn::loss(nn::Loss::mean_squared_error, out, Y); });
+  BOOST_TEST(contains(message, "mean_squared_error"), message);
+  BOOST_TEST(contains(message, "(1, 4)"), message);
+  BOOST_TEST(contains(message, "(4, 1)"), message);
+  auto rows = tape.input("B", helpers::random(3, 4, 3)), one = tape.input("Y1", helpers::random(1, 4, 4));
+  BOOST_CHECK_THROW(nn::cost(nn::Loss::mean_squared_error, rows, one, {}, 0.0), ad::ShapeError);
+}
+
+BOOST_AUTO_TEST_CASE(one_hot_with_no_classes_says_so) {
+  const std::int32_t labels[] = {0};
+  const auto message = test_support::message_of<nn::DataError>([&] { nn::one_hot<float>(labels, 0); });
+  BOOST_TEST(test_support::contains(message, "0 classes"), message);
+}
+
+BOOST_AUTO_TEST_CASE(targets_that_do_not_fit_the_loss_are_refused) {
+  // The fused gradient ŷ − y is the cost's gradient only when each column of Y sums to 1.
+  using test_support::contains;
+  nn::Dataset<double> d;
+  d.x = xt::zeros<double>({3, 2});
+  d.y = ad::Tensor<double>{{1, 0, 0}, {0, 1, 1}, {0, 0, 1}};  // example 1 has two classes
+  auto message = test_support::message_of<nn::DataError>(
+      [&] { nn::check_targets(nn::Loss::softmax_cross_entropy, d, "fit: training set"); });
+  BOOST_TEST(contains(message, "fit: training set"), message);
+  BOOST_TEST(contains(message, "example 1"), message);
+  BOOST_TEST(contains(message, "softmax_cross_entropy"), message);
+  d.y = ad::Tensor<double>{{0.2, 0.8, 0}, {0, 1, 0}, {0, 0, 1}};  // soft labels are fine
+  nn::check_targets(nn::Loss::softmax_cross_entropy, d, "data");
+  d.y = ad::Tensor<double>{{-0.5, 1.5, 0}, {0, 1, 0}, {0, 0, 1}};  // sums to 1, not a distribution
+  BOOST_CHECK_THROW(nn::check_targets(nn::Loss::softmax_cross_entropy, d, "data"), nn::DataError);
+  d.y = ad::Tensor<double>{{1}, {0}, {2}};  // a class index, not a binary label
+  message = test_support::message_of<nn::DataError>(
+      [&] { nn::check_targets(nn::Loss::sigmoid_cross_entropy, d, "data"); });
+  BOOST_TEST(contains(message, "example 2"), message);
+  BOOST_TEST(contains(message, "[0, 1]"), message);
+  nn::check_targets(nn::Loss::mean_squared_error, d, "data");  // any finite target
+  d.y(1, 0) = std::nan("");
+  BOOST_CHECK_THROW(nn::check_targets(nn::Loss::mean_squared_error, d, "data"), nn::DataError);
 }

@@ -137,6 +137,20 @@ BOOST_AUTO_TEST_CASE(schedules) {
   BOOST_TEST(S::from_json(j).at(1, 9) == S::step(4, 0.3).at(1, 9));
 }
 
+BOOST_AUTO_TEST_CASE(schedules_change_exactly_at_their_boundaries) {
+  // Epochs count from 0: step(10, ½) keeps α0 through epoch 9 and halves at 10, 20, ...
+  using S = nn::Schedule;
+  const double a = 0.1;
+  const std::pair<std::size_t, double> step_cases[] = {{0, a}, {9, a}, {10, a / 2}, {19, a / 2}, {20, a / 4}};
+  for (auto [epoch, rate] : step_cases) BOOST_TEST(S::step(10, 0.5).at(a, epoch) == rate, tt::tolerance(1e-15));
+  const std::pair<std::size_t, double> inverse_cases[] = {{0, a}, {1, a}, {2, a / 1.5}, {3, a / 1.5}, {4, a / 2}};
+  for (auto [epoch, rate] : inverse_cases)
+    BOOST_TEST(S::inverse_time(0.5, 2).at(a, epoch) == rate, tt::tolerance(1e-15));
+  BOOST_TEST(S::exponential(0.9).at(a, 0) == a);
+  BOOST_TEST(S::exponential(0.9).at(a, 1) == 0.09, tt::tolerance(1e-15));
+  BOOST_TEST(S::exponential(0.9).at(a, 10) == a * std::pow(0.9, 10), tt::tolerance(1e-15));
+}
+
 BOOST_AUTO_TEST_CASE(out_of_range_hyperparameters_are_refused) {
   using S = nn::Schedule;
   auto refused = [](auto&& make, const std::string& words) {

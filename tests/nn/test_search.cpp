@@ -31,6 +31,42 @@ BOOST_AUTO_TEST_CASE(scales) {
   BOOST_CHECK_THROW(nn::sample(nn::SearchDimension{"x", 0, 1, nn::Scale::log}, rng), nn::ConfigError);
 }
 
+BOOST_AUTO_TEST_CASE(integers_are_drawn_evenly_and_inside_the_range) {
+  // Rounding a uniform draw on [1, 3] would give 1 and 3 a quarter each and 2 half.
+  std::mt19937_64 rng(2);
+  nn::SearchDimension layers{"layers", 1, 3, nn::Scale::linear, true};
+  std::vector<int> count(4, 0);
+  for (int i = 0; i < 30000; ++i) {
+    const double x = nn::sample(layers, rng);
+    BOOST_REQUIRE(x == std::round(x));
+    BOOST_REQUIRE(x >= 1);
+    BOOST_REQUIRE(x <= 3);
+    ++count[std::size_t(x)];
+  }
+  for (int k = 1; k <= 3; ++k) BOOST_TEST(count[std::size_t(k)] / 30000.0 == 1.0 / 3, tt::tolerance(0.05));
+  nn::SearchDimension half{"units", 0.5, 2.5, nn::Scale::linear, true};  // 1 or 2, never 0 or 3
+  nn::SearchDimension units{"units", 16, 1024, nn::Scale::log, true};
+  for (int i = 0; i < 2000; ++i) {
+    const double x = nn::sample(half, rng);
+    BOOST_REQUIRE((x == 1 || x == 2));
+    const double u = nn::sample(units, rng);
+    BOOST_REQUIRE(u == std::round(u));
+    BOOST_REQUIRE(u >= 16);
+    BOOST_REQUIRE(u <= 1024);
+  }
+  BOOST_CHECK_THROW(nn::sample(nn::SearchDimension{"units", 1.2, 1.8, nn::Scale::linear, true}, rng), nn::ConfigError);
+}
+
+BOOST_AUTO_TEST_CASE(a_space_with_a_repeated_name_or_an_infinite_bound_is_refused_before_any_trial) {
+  int calls = 0;
+  auto objective = [&](const nn::Hyperparameters&) { return double(++calls); };
+  const std::vector<nn::SearchDimension> repeated{{"lr", 1e-4, 1e-1, nn::Scale::log}, {"lr", 0, 1}};
+  BOOST_CHECK_THROW(nn::random_search(repeated, 5, 1, objective), nn::ConfigError);
+  const std::vector<nn::SearchDimension> infinite{{"lambda", 0, std::numeric_limits<double>::infinity()}};
+  BOOST_CHECK_THROW(nn::random_search(infinite, 5, 1, objective), nn::ConfigError);
+  BOOST_TEST(calls == 0);
+}
+
 BOOST_AUTO_TEST_CASE(search_ranks_trials) {
   const std::vector<nn::SearchDimension> space{{"a", -1, 1}, {"lr", 1e-3, 1, nn::Scale::log}};
   auto objective = [](const nn::Hyperparameters& h) {

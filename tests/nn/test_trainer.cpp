@@ -139,6 +139,42 @@ BOOST_AUTO_TEST_CASE(early_stopping_restores_the_best_epoch) {
   BOOST_TEST(t.evaluate(parts.dev).cost == best, tt::tolerance(1e-12));
 }
 
+BOOST_AUTO_TEST_CASE(early_stopping_says_which_weights_it_keeps) {
+  // The set-up of early_stopping_restores_the_best_epoch, once without and once with restoring.
+  auto data = helpers::blobs<double>(20, 2, 2, 7, 1.5);
+  auto parts = nn::split(data, 0.5, 0.0, 2);
+  for (const bool restore : {false, true}) {
+    BOOST_TEST_CONTEXT("restore_best " << restore) {
+      nn::Sequential<double> m;
+      m.dense(64, Activation::relu).dense(64, Activation::relu).dense(2);
+      nn::Adam<double> adam(0.05);
+      std::ostringstream log;
+      auto o = quiet(200, 20);
+      o.patience = 3;
+      o.restore_best = restore;
+      o.progress = nn::Progress::lines;
+      o.out = &log;
+      nn::Trainer<double> t(m, nn::Loss::softmax_cross_entropy, adam, o);
+      std::vector<ad::Tensor<double>> last;
+      t.on_epoch([&](nn::Trainer<double>& tr, const nn::EpochRecord&) {
+        last.clear();
+        for (auto* p : tr.model().parameters()) last.push_back(p->value);
+        return true;
+      });
+      const auto h = t.fit(parts.train, &parts.dev);
+      BOOST_TEST_REQUIRE(h.stopped_early);
+      BOOST_TEST(h.restored_best == restore);
+      const auto kept = restore ? h.best_epoch : h.epochs.size();
+      BOOST_TEST(contains(log.str(), fmt::format("epoch {}", kept)), log.str());
+      BOOST_TEST(contains(log.str(), restore ? "restoring" : "restore_best is off"), log.str());
+      if (!restore) {
+        const auto params = m.parameters();
+        for (std::size_t k = 0; k < params.size(); ++k) BOOST_TEST(params[k]->value == last[k]);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(epoch_callback_stops_and_history_csv) {
   auto data = helpers::blobs<float>(10, 2, 2);
   nn::Sequential<float> m;
@@ -295,4 +331,68 @@ BOOST_AUTO_TEST_CASE(evaluate_train_is_a_full_pass_after_the_epoch) {
   BOOST_TEST(contains(h.csv(), "cost,train_accuracy,dev_cost"), h.csv());
   BOOST_TEST(contains(log.str(), "  train_acc "), log.str());
   BOOST_TEST(!contains(log.str(), "train_batch_acc"), log.str());
+}
+
+BOOST_AUTO_TEST_CASE(an_output_activation_fused_into_dense_before_a_logits_loss_is_refused) {
+  // Dense(3, softmax) then softmax cross-entropy would apply softmax twice.
+  auto data = helpers::blobs<double>(5, 3, 2);
+  nn::Sequential<double> soft;
+  soft.dense(8, Activation::relu).dense(3, Activation::softmax);
+  nn::GradientDescent<double> gd(0.1);
+  nn::Trainer<double> t(soft, nn::Loss::softmax_cross_entropy, gd, quiet(1, 4));
+  const auto message = test_support::message_of<nn::ConfigError>([&] { t.fit(data); });
+  BOOST_TEST(contains(message, "ends with softmax"), message);
+  BOOST_TEST(contains(message, "W[2]"), message);
+  BOOST_TEST(t.steps() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(targets_that_do_not_fit_the_loss_are_refused_before_training) {
+  auto data = helpers::blobs<double>(5, 3, 2);
+  data.y(4, 0) = 1;  // example 4 now belongs to two classes
+  nn::Sequential<double> m;
+  m.dense(3);
+  nn::GradientDescent<double> gd(0.1);
+  nn::Trainer<double> t(m, nn::Loss::softmax_cross_entropy, gd, quiet(1, 4));
+  auto message = data_error_of([&] { t.fit(data); });
+  BOOST_TEST(contains(message, "fit: training set"), message);
+  BOOST_TEST(contains(message, "example 4"), message);
+  BOOST_TEST(t.steps() == 0u);
+  auto good = helpers::blobs<double>(5, 3, 2);
+  message = data_error_of([&] { t.fit(good, &data); });
+  BOOST_TEST(contains(message, "fit: dev set"), message);
+  m.build(2);
+  message = data_error_of([&] { t.evaluate(data); });
+  BOOST_TEST(contains(message, "example 4"), message);
+}
+
+BOOST_AUTO_TEST_CASE(evaluating_an_unbuilt_model_is_refused) {
+  // It would build the model with random weights and report their accuracy as the model's.
+  auto data = helpers::blobs<double>(5, 3, 2);
+  nn::Sequential<double> m;
+  m.dense(3);
+  nn::Predictor<double> p(m, nn::Loss::softmax_cross_entropy);
+  const auto message = test_support::message_of<nn::ConfigError>([&] { p.evaluate(data); });
+  BOOST_TEST(contains(message, "not built"), message);
+  BOOST_TEST(!m.built());
+}
+
+BOOST_AUTO_TEST_CASE(batch_norm_refuses_a_training_batch_of_one_example_up_front) {
+  // Its mini-batch variance would be 0: the output is β whatever the input, and dZ is 0.
+  auto data = helpers::blobs<double>(3, 3, 2);  // 9 examples in batches of 4: the last has 1
+  nn::Sequential<double> m;
+  m.dense(4).batch_norm().activation(Activation::relu).dense(3);
+  nn::Adam<double> adam(0.01);
+  nn::Trainer<double> t(m, nn::Loss::softmax_cross_entropy, adam, quiet(2, 4));
+  const auto message = data_error_of([&] { t.fit(data); });
+  BOOST_TEST(contains(message, "BatchNorm"), message);
+  BOOST_TEST(contains(message, "9 examples"), message);
+  BOOST_TEST(contains(message, "batch size 4"), message);
+  BOOST_TEST(t.steps() == 0u);
+  nn::Trainer<double> fits(m, nn::Loss::softmax_cross_entropy, adam, quiet(2, 3));  // 3 full batches
+  BOOST_TEST(fits.fit(data).epochs.size() == 2u);
+  nn::Sequential<double> no_bn;
+  no_bn.dense(3);
+  nn::Adam<double> adam2(0.01);
+  nn::Trainer<double> plain(no_bn, nn::Loss::softmax_cross_entropy, adam2, quiet(1, 4));  // no batch norm: fine
+  BOOST_TEST(plain.fit(data).epochs.size() == 1u);
 }

@@ -20,7 +20,10 @@ struct EpochRecord {
 struct History {
   std::vector<EpochRecord> epochs;
   bool stopped_early = false;
-  std::size_t best_epoch = 0;   // the epoch early stopping kept (0: not used)
+  std::size_t best_epoch = 0;   // the epoch with the best watched cost (0: early stopping not used)
+  // Whether the model was put back to best_epoch's weights when training stopped early
+  // (TrainOptions::restore_best); otherwise it keeps the last epoch's weights.
+  bool restored_best = false;
   // What train_accuracy measures, and so its name in the CSV and on screen: a full evaluation pass
   // over the training set after each epoch (TrainOptions::evaluate_train; "train_accuracy"), or the
   // running accuracy of the mini-batches as they were trained, dropout on and weights moving

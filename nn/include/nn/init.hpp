@@ -34,6 +34,8 @@ struct Init {
   static Init xavier(Distribution d = Distribution::normal, double scale = 1.0) { return {InitKind::xavier, d, scale}; }
   static Init glorot(Distribution d = Distribution::normal, double scale = 1.0) { return {InitKind::glorot, d, scale}; }
 
+  // Throws ConfigError unless scale is a finite number > 0 (NaN would fill W with NaN silently).
+  void validate() const;
   // The standard deviation of the draws for a (fan_out, fan_in) weight matrix.
   double stddev(std::size_t fan_in, std::size_t fan_out) const;
 };
@@ -43,7 +45,7 @@ std::string to_string(Distribution d);
 InitKind init_kind_from_string(const std::string& s);        // throws ConfigError
 Distribution distribution_from_string(const std::string& s);  // throws ConfigError
 
-// Fills w, of shape (fan_out, fan_in) = (n[l], n[l-1]), with draws of `init`.
+// Fills w, of shape (fan_out, fan_in) = (n[l], n[l-1]), with draws of `init` (validated first).
 template <class T>
 void initialize(ad::Tensor<T>& w, const Init& init, std::mt19937_64& rng);
 

@@ -8,6 +8,8 @@
 
 #include <autodiff/autodiff.hpp>
 
+#include "nn/dataset.hpp"
+
 namespace nn {
 
 enum class Loss {
@@ -19,6 +21,7 @@ std::string to_string(Loss l);
 Loss loss_from_string(const std::string& s);  // throws ConfigError
 
 // The loss of `output` (logits for the cross-entropies) against Y, both (n_y, m). (1, 1).
+// Throws ad::ShapeError when their shapes differ (MSE would otherwise broadcast (1, m) − (m, 1)).
 template <class T>
 ad::Var<T> loss(Loss kind, ad::Var<T> output, ad::Var<T> Y);
 
@@ -30,6 +33,12 @@ ad::Var<T> cost(Loss kind, ad::Var<T> output, ad::Var<T> Y, const std::vector<ad
 // Probabilities (or, for MSE, the predictions) from the output: softmax over classes, σ, identity.
 template <class T>
 ad::Var<T> predictions(Loss kind, ad::Var<T> output);
+
+// Throws DataError (naming `what` and the example) unless every target suits the loss: finite; in
+// [0, 1] for sigmoid cross-entropy; for softmax cross-entropy a distribution (≥ 0, summing to 1),
+// since its fused gradient ŷ − y is the cost's gradient only then. One pass over y.
+template <class T>
+void check_targets(Loss kind, const Dataset<T>& data, const char* what);
 
 // Labels 0..classes−1 as one-hot columns, (classes, m). Throws DataError on a label out of range.
 template <class T>

@@ -22,7 +22,7 @@ struct SearchDimension {
   std::string name;
   double lo, hi;
   Scale scale = Scale::linear;
-  bool integer = false;  // rounded to the nearest integer (e.g. hidden units)
+  bool integer = false;  // an integer in [lo, hi] (e.g. hidden units); on a linear scale each equally likely
 };
 
 double sample(const SearchDimension& d, std::mt19937_64& rng);

@@ -30,7 +30,8 @@ struct TrainOptions {
   std::uint64_t seed = 0;        // shuffling and dropout masks
   bool shuffle = true;
   // Early stopping on the dev cost (the training cost without a dev set): stop after `patience`
-  // epochs without an improvement larger than min_delta (0: off), and restore the best weights.
+  // epochs without an improvement larger than min_delta (0: off), and restore the best weights
+  // (restore_best; only when it stops early: a run that uses all its epochs keeps the last ones).
   std::size_t patience = 0;
   double min_delta = 0;
   bool restore_best = true;

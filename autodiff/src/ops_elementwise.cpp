@@ -75,7 +75,8 @@ struct Square {
   static constexpr OpDef<T> def{"square", forward, backward};
 };
 
-// attr[0] is the exponent p; d/dx x^p = p·x^(p−1), computed from x (y/x fails at x = 0).
+// attr[0] is the exponent p; d/dx x^p = p·x^(p−1), computed from x (y/x fails at x = 0). For
+// p = 0 the function is the constant 1 and the derivative 0, not 0·0⁻¹ = NaN at x = 0.
 template <class T>
 struct Pow {
   static void forward(Tape<T>& t, Node<T>& n) {
@@ -84,7 +85,8 @@ struct Pow {
   }
   static void backward(Tape<T>& t, Node<T>& n) {
     const T p = T(n.attr[0]);
-    unary_backward(t, n, [p](T x, T) { return p * std::pow(x, p - T(1)); });
+    if (p == T(0)) unary_backward(t, n, [](T, T) { return T(0); });
+    else unary_backward(t, n, [p](T x, T) { return p * std::pow(x, p - T(1)); });
   }
   static constexpr OpDef<T> def{"pow", forward, backward};
 };

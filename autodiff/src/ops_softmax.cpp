@@ -23,16 +23,36 @@ struct Segments {
   std::size_t at(std::size_t s, std::size_t k) const { return s * seg + k * step; }
 };
 
-// y[s] = x[s] − logsumexp(x[s]) for every segment; returns nothing, writes log-probabilities.
+// The maximum of segment s.
+template <class T>
+T segment_max(const T* x, const Segments& g, std::size_t s) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (std::size_t k = 0; k < g.length; ++k) m = std::max(m, x[g.at(s, k)]);
+  return m;
+}
+
+// y[s] = (x[s] − max) − log Σ exp(x[s] − max) for every segment. Subtracting the maximum before
+// the log sum (not x − (max + log Σ)) keeps float's digits: at logits of 1000, max + log 2 rounds to
+// 1000.6932 and the result would be off in the fifth digit.
 template <class T>
 void log_softmax_into(const T* x, T* y, const Segments& g) {
   for (std::size_t s = 0; s < g.count; ++s) {
-    T m = -std::numeric_limits<T>::infinity();
-    for (std::size_t k = 0; k < g.length; ++k) m = std::max(m, x[g.at(s, k)]);
+    const T m = segment_max(x, g, s);
     T total = 0;
     for (std::size_t k = 0; k < g.length; ++k) total += std::exp(x[g.at(s, k)] - m);
-    const T lse = m + std::log(total);
-    for (std::size_t k = 0; k < g.length; ++k) y[g.at(s, k)] = x[g.at(s, k)] - lse;
+    const T log_total = std::log(total);
+    for (std::size_t k = 0; k < g.length; ++k) y[g.at(s, k)] = (x[g.at(s, k)] - m) - log_total;
+  }
+}
+
+// y[s] = exp(x[s] − max) / Σ exp(x[s] − max): exact for ties however large the logits (see above).
+template <class T>
+void softmax_into(const T* x, T* y, const Segments& g) {
+  for (std::size_t s = 0; s < g.count; ++s) {
+    const T m = segment_max(x, g, s);
+    T total = 0;
+    for (std::size_t k = 0; k < g.length; ++k) total += y[g.at(s, k)] = std::exp(x[g.at(s, k)] - m);
+    for (std::size_t k = 0; k < g.length; ++k) y[g.at(s, k)] /= total;
   }
 }
 
@@ -47,8 +67,7 @@ struct Softmax {
   static void forward(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& a = t.value(n.parents[0]);
     ensure_shape(n.value, shape_of(a));
-    log_softmax_into(a.data(), n.value.data(), Segments(shape_of(a), n.iattr[0]));
-    for (T& v : n.value) v = std::exp(v);
+    softmax_into(a.data(), n.value.data(), Segments(shape_of(a), n.iattr[0]));
   }
   // dx = y ⊙ (g − Σ g·y) per segment.
   static void backward(Tape<T>& t, Node<T>& n) {
@@ -131,21 +150,23 @@ struct SoftmaxCrossEntropy {
     const T* y = yt.data();
     T* lp = n.saved[0].data();
     T* p = n.saved[1].data();
-    T* top = n.scratch.data();   // the maximum logit of each example, then its log Σ exp
+    T* top = n.scratch.data();   // the maximum logit of each example, then its log Σ exp(z − max)
     T* total = top + m;          // Σ exp(z − max) of each example
     std::fill(top, top + m, -std::numeric_limits<T>::infinity());
     for (std::size_t k = 0; k < K; ++k)
       for (std::size_t j = 0; j < m; ++j) top[j] = std::max(top[j], z[k * m + j]);
+    // log softmax = (z − max) − log Σ, not z − (max + log Σ): the sum rounded at the logits' magnitude
+    // would cost float its fifth digit at logits of 1000.
     for (std::size_t k = 0; k < K; ++k)
-      for (std::size_t j = 0; j < m; ++j) p[k * m + j] = z[k * m + j] - top[j];
+      for (std::size_t j = 0; j < m; ++j) p[k * m + j] = lp[k * m + j] = z[k * m + j] - top[j];
     xt::noalias(n.saved[1]) = xt::exp(n.saved[1]);
     std::fill(total, total + m, T(0));
     for (std::size_t k = 0; k < K; ++k)
       for (std::size_t j = 0; j < m; ++j) total[j] += p[k * m + j];
-    for (std::size_t j = 0; j < m; ++j) top[j] += std::log(total[j]);
+    for (std::size_t j = 0; j < m; ++j) top[j] = std::log(total[j]);
     for (std::size_t k = 0; k < K; ++k)
       for (std::size_t j = 0; j < m; ++j) {
-        lp[k * m + j] = z[k * m + j] - top[j];
+        lp[k * m + j] -= top[j];
         p[k * m + j] /= total[j];
       }
     T partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // as in sum_contiguous: independent chains

@@ -80,6 +80,25 @@ BOOST_AUTO_TEST_CASE(scalar_with_column_and_row_vectors) {
   check_all_binary({1, 1}, {1, 4}, 6);
 }
 
+// A (1, 1) operand tied with two of the elements it is compared to: half of each tied element's
+// gradient, summed back into the single element.
+BOOST_AUTO_TEST_CASE(maximum_and_minimum_ties_with_a_broadcast_scalar_sum_the_halves) {
+  ad::Parameter<double> s("s", Tensor<double>{{2.0}}), row("row", Tensor<double>{{2.0, 5.0, 2.0, -1.0}});
+  const Tensor<double> seed = {{1.0, 10.0, 100.0, 1000.0}};
+  for (bool larger : {true, false}) {
+    BOOST_TEST_CONTEXT((larger ? "maximum" : "minimum")) {
+      ad::Tape<double> tape;
+      auto x = tape.parameter(s), y = tape.parameter(row);
+      auto out = larger ? ad::maximum(x, y) : ad::minimum(x, y);
+      tape.backward(out, seed);
+      // Ties at elements 0 and 2 (1 and 100, halved); element 3 goes to s for maximum, element 1 for minimum.
+      BOOST_TEST(s.grad(0, 0) == (larger ? 50.5 + 1000.0 : 50.5 + 10.0));
+      const Tensor<double> expected_row = larger ? Tensor<double>{{0.5, 10.0, 50.0, 0.0}} : Tensor<double>{{0.5, 0.0, 50.0, 1000.0}};
+      BOOST_TEST(row.grad == expected_row, tt::per_element());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(bias_gradient_is_the_row_sum_of_the_output_gradient) {
   ad::Parameter<double> b("b[1]", Tensor<double>{{1.0}, {2.0}});
   ad::Tape<double> tape;

@@ -5,6 +5,8 @@
 #define BOOST_TEST_MODULE autodiff elementwise gradients
 #include <boost/test/unit_test.hpp>
 
+#include <tuple>
+
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
@@ -14,6 +16,7 @@ namespace tt = boost::test_tools;
 using ad::Tensor;
 using ad::Var;
 using V = std::vector<Var<double>>;
+using scalar_types = std::tuple<float, double>;
 
 namespace {
 
@@ -74,6 +77,27 @@ BOOST_AUTO_TEST_CASE(pow_with_fractional_and_negative_exponents) {
   check_unary(x, [](Var<double> a) { return ad::pow(a, -1.5); }, fixtures::map(x, [](double v) { return std::pow(v, -1.5); }));
 }
 
+BOOST_AUTO_TEST_CASE(pow_with_negative_integer_exponents_on_signed_values) {
+  const auto x = signed_values(15);
+  check_unary(x, [](Var<double> a) { return ad::pow(a, -2.0); }, Tensor<double>(1.0 / (x * x)));
+  check_unary(x, [](Var<double> a) { return ad::pow(a, -3.0); }, Tensor<double>(1.0 / (x * x * x)));
+}
+
+// p·x^(p−1) is 0·0⁻¹ = NaN for p = 0 at x = 0, where the function is the constant 1.
+BOOST_AUTO_TEST_CASE(pow_gradient_at_a_zero_base_for_exponents_zero_one_and_two) {
+  const std::pair<double, double> exponent_and_gradient[] = {{0.0, 0.0}, {1.0, 1.0}, {2.0, 0.0}};
+  for (auto [exponent, gradient] : exponent_and_gradient) {
+    BOOST_TEST_CONTEXT("exponent " << exponent) {
+      ad::Parameter<double> p("x", Tensor<double>{{0.0, -1.5, 2.0}});
+      ad::Tape<double> tape;
+      tape.backward(ad::sum(ad::pow(tape.parameter(p), exponent)));
+      const Tensor<double> expected = {{gradient, exponent * std::pow(-1.5, exponent - 1),
+                                        exponent * std::pow(2.0, exponent - 1)}};
+      BOOST_TEST(p.grad == expected, tt::per_element());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(abs_away_from_zero) {
   const auto x = signed_values(7);
   check_unary(x, [](Var<double> a) { return ad::abs(a); }, fixtures::map(x, [](double v) { return std::abs(v); }));
@@ -102,6 +126,16 @@ BOOST_AUTO_TEST_CASE(leaky_relu_with_a_visible_slope) {
 BOOST_AUTO_TEST_CASE(clip_below_inside_and_above_the_bounds) {
   const Tensor<double> x = {{-0.9, -0.3, 0.2, 0.8}, {0.45, -0.6, 0.1, -0.05}, {1.5, -1.2, 0.33, -0.41}};
   check_unary(x, [](Var<double> a) { return ad::clip(a, -0.5, 0.5); }, xt::clip(x, -0.5, 0.5));
+}
+
+// At the bounds themselves the gradient passes (1), as PyTorch's clamp does; outside it is 0.
+BOOST_AUTO_TEST_CASE_TEMPLATE(clip_gradient_is_one_at_both_bounds_and_zero_outside, T, scalar_types) {
+  ad::Parameter<T> p("x", Tensor<T>{{T(-0.75), T(-0.5), T(0.25), T(0.5), T(0.75)}});
+  ad::Tape<T> tape;
+  auto y = ad::clip(tape.parameter(p), -0.5, 0.5);
+  BOOST_TEST(y.value() == (Tensor<T>{{T(-0.5), T(-0.5), T(0.25), T(0.5), T(0.5)}}), tt::per_element());
+  tape.backward(ad::sum(y));
+  BOOST_TEST(p.grad == (Tensor<T>{{0, 1, 1, 1, 0}}), tt::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(neg_of_signed_values) {

@@ -24,7 +24,7 @@ inline std::string operand(const Tape<T>& tape, std::uint32_t index) {
 // The tape all operands share; throws TapeError naming the operation otherwise.
 template <class T>
 inline Tape<T>& common_tape(const char* op, std::initializer_list<Var<T>> vars) {
-  Tape<T>& tape = vars.begin()->tape();
+  Tape<T>& tape = vars.begin()->tape(op);
   for (const auto& v : vars) tape.check_owns(v, op);
   return tape;
 }

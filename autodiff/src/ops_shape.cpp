@@ -189,7 +189,7 @@ template <class T>
 Var<T> concat(const std::vector<Var<T>>& parts, int axis, std::source_location w) {
   if (parts.empty()) throw ShapeError(fmt::format("concat: no operands (at {})", format_site(w)));
   if (axis != 0 && axis != 1) throw ShapeError(fmt::format("concat: axis must be 0 or 1, got {} (at {})", axis, format_site(w)));
-  Tape<T>& tape = parts.front().tape();
+  Tape<T>& tape = parts.front().tape("concat");
   std::vector<std::uint32_t> parents;
   for (const auto& p : parts) {
     tape.check_owns(p, "concat");

@@ -77,21 +77,36 @@ Tape<T>* Tape<T>::current() {
   return current_tape<T>;
 }
 
+namespace {
+bool is_live(std::uint64_t serial) {
+  std::lock_guard lock(live_mutex);
+  return live_tapes().contains(serial);
+}
+}  // namespace
+
 template <class T>
 void Tape<T>::check_owns(const Var<T>& v, const char* op) const {
   if (!v.valid()) throw TapeError(fmt::format("{}: operand is an empty Var (default-constructed)", op));
-  if (v.serial() != serial_)
-    throw TapeError(fmt::format("{}: operands belong to different tapes (or to a released tape)", op));
+  if (v.serial() == serial_) return;
+  if (!is_live(v.serial()))
+    throw TapeError(fmt::format("{}: operand node #{} belongs to a tape that was released", op, v.index()));
+  // Name the stray operand from its own (live) tape, so the user can find where it was made.
+  const Tape& other = *v.raw_tape();
+  throw TapeError(fmt::format("{}: operands belong to different tapes: {} is {}, made on another tape{}", op,
+                              other.describe(v.index()), to_string(shape_of(other.value(v.index()))),
+                              other.site(v.index())));
 }
 
 template <class T>
 Tape<T>& Var<T>::tape() const {
-  if (!tape_) throw TapeError("Var: empty handle (default-constructed Var)");
-  {
-    std::lock_guard lock(live_mutex);
-    if (!live_tapes().contains(serial_))
-      throw TapeError(fmt::format("Var: node #{} belongs to a tape that was released", index_));
-  }
+  return tape("Var");
+}
+
+template <class T>
+Tape<T>& Var<T>::tape(const char* op) const {
+  if (!tape_) throw TapeError(fmt::format("{}: empty handle (default-constructed Var)", op));
+  if (!is_live(serial_))
+    throw TapeError(fmt::format("{}: node #{} belongs to a tape that was released", op, index_));
   return *tape_;
 }
 
@@ -149,7 +164,10 @@ Tensor<T>& Tape<T>::input_buffer(Var<T> input, Shape shape) {
   Node<T>& n = nodes_[input.index()];
   if (n.kind != NodeKind::input)
     throw TapeError(fmt::format("feed: {} is not an input placeholder", describe(input.index())));
-  ensure_shape(n.value, shape);
+  if (shape_of(n.value) != shape) {
+    ensure_shape(n.value, shape);
+    mark_stale(first_consumer(input.index()), input.index());
+  }
   return n.value;
 }
 
@@ -196,14 +214,52 @@ void Tape<T>::forward() {
   if (anomaly_)
     for (std::uint32_t i = 0; i < nodes_.size(); ++i)
       if (!nodes_[i].op) check_forward_anomaly(i);
-  for (std::uint32_t i = 0; i < nodes_.size(); ++i)
-    if (nodes_[i].op) run_forward(nodes_[i], i);
+  replay(0);
 }
 
 template <class T>
 void Tape<T>::forward(std::uint32_t from) {
-  for (std::uint32_t i = from; i < nodes_.size(); ++i)
-    if (nodes_[i].op) run_forward(nodes_[i], i);
+  replay(from);
+}
+
+template <class T>
+void Tape<T>::replay(std::uint32_t from) {
+  std::uint32_t i = from;
+  try {
+    for (; i < nodes_.size(); ++i)
+      if (nodes_[i].op) run_forward(nodes_[i], i);
+  } catch (...) {
+    // Nodes i.. still hold the previous run's values, maybe of other shapes; when this run covered
+    // the earlier stale nodes, those before i are now up to date and node i is the one to blame.
+    if (from <= stale_from_) {
+      stale_from_ = i;
+      stale_cause_ = i;
+    }
+    throw;
+  }
+  if (from <= stale_from_) stale_from_ = not_stale;
+}
+
+template <class T>
+void Tape<T>::mark_stale(std::uint32_t from, std::uint32_t cause) {
+  if (from > stale_from_) return;
+  stale_from_ = from;
+  stale_cause_ = cause;
+}
+
+// A backward over nodes whose values do not fit their inputs' shapes would hand BLAS and the loops
+// buffers of the wrong size: refused instead.
+template <class T>
+void Tape<T>::check_not_stale(std::uint32_t root) const {
+  if (root < stale_from_) return;
+  const Node<T>& cause = nodes_[stale_cause_];
+  if (cause.kind == NodeKind::input)
+    throw TapeError(fmt::format("backward: input {} was fed a new shape {} after the last forward(); run forward() "
+                                "before backward(){}",
+                                describe(stale_cause_), to_string(shape_of(cause.value)), site(stale_cause_)));
+  throw TapeError(fmt::format("backward: the last forward() stopped at {} (node {}), so the values from there on "
+                              "are out of date; run forward() successfully before backward(){}",
+                              cause.op->name, describe(stale_cause_), site(stale_cause_)));
 }
 
 template <class T>
@@ -234,6 +290,7 @@ void Tape<T>::backward(Var<T> cost) {
     throw TapeError(fmt::format("backward: {} is {}, not a scalar (1, 1); pass a seed of that shape to "
                                 "backward(output, seed){}",
                                 describe(cost.index()), to_string(s), site(cost.index())));
+  check_not_stale(cost.index());
   sweep(cost.index(), nullptr);
 }
 
@@ -244,7 +301,9 @@ void Tape<T>::backward(Var<T> output, const Tensor<T>& seed) {
   if (shape_of(seed) != shape_of(value(root)))
     throw ShapeError(fmt::format("backward: seed is {} but {} is {}", to_string(shape_of(seed)), describe(root),
                                  to_string(shape_of(value(root)))));
-  if (anomaly_ && !all_finite(seed)) throw AnomalyError("backward: the seed contains NaN or Inf");
+  if (anomaly_ && !all_finite(seed))
+    throw AnomalyError(fmt::format("backward: the seed of {} contains NaN or Inf", describe(root)));
+  check_not_stale(root);
   sweep(root, &seed);
 }
 

@@ -95,6 +95,21 @@ BOOST_AUTO_TEST_CASE(without_anomaly_mode_nan_passes_silently) {
   BOOST_CHECK_THROW(tape.forward(), ad::AnomalyError);
 }
 
+BOOST_AUTO_TEST_CASE(pow_of_a_negative_base_with_a_fractional_exponent) {
+  ad::Parameter<double> v("v", Tensor<double>{{4.0, 2.0}});
+  ad::Tape<double> tape;
+  tape.set_anomaly_detection(true);
+  auto x = tape.parameter(v);
+  ad::pow(x, 0.5).named("root");
+  v.value(0, 1) = -2.0;
+  const int line = __LINE__ + 1;
+  check_mentions(anomaly_message([&] { ad::pow(x, 1.5); }), {"forward of pow", "inputs: v (1, 2)", here(line)});
+  // An integer exponent is defined for a negative base and passes.
+  BOOST_TEST(ad::pow(x, 3.0).value()(0, 1) == -8.0);
+  // On replay the first pow, recorded while v was positive, is blamed by its name.
+  check_mentions(anomaly_message([&] { tape.forward(); }), {"forward of pow", "root", "v (1, 2)"});
+}
+
 BOOST_AUTO_TEST_CASE(float_tapes_check_too) {
   ad::Tape<float> tape;
   tape.set_anomaly_detection(true);
@@ -132,7 +147,8 @@ BOOST_AUTO_TEST_CASE(a_seed_holding_nan) {
   ad::Tape<double> tape;
   tape.set_anomaly_detection(true);
   auto y = ad::exp(tape.parameter(v));
-  check_mentions(anomaly_message([&] { tape.backward(y, Tensor<double>{{1.0, std::nan("")}}); }), {"seed"});
+  y.named("Y");
+  check_mentions(anomaly_message([&] { tape.backward(y, Tensor<double>{{1.0, std::nan("")}}); }), {"seed", "Y"});
 }
 
 BOOST_AUTO_TEST_CASE(without_anomaly_mode_the_infinite_gradient_is_returned) {

@@ -6,6 +6,10 @@
 
 #include <fmt/format.h>
 
+#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor/xmanipulation.hpp>
+#include <xtensor/xmath.hpp>
+
 #include "fixtures.hpp"
 
 using ad::Activation;
@@ -119,6 +123,24 @@ BOOST_AUTO_TEST_CASE(reshape_and_slices_name_the_operand) {
   check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::slice_cols(a, 2, 2); }), {"slice_cols", "[2, 2)", "A is (3, 4)"});
 }
 
+BOOST_AUTO_TEST_CASE(slices_past_either_edge_or_reversed_name_the_range_and_the_operand) {
+  ad::Tape<double> tape;
+  auto a = tape.constant(zeros(3, 4), "A");
+  const int line = __LINE__ + 1;
+  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::slice_cols(a, 3, 6); }),
+                 {"slice_cols", "[3, 6)", "4 columns", "A is (3, 4)", here(line)});
+  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::slice_cols(a, 7, 9); }), {"slice_cols", "[7, 9)", "A is (3, 4)"});
+  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::slice_rows(a, 2, 1); }), {"slice_rows", "[2, 1)", "3 rows"});
+  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::slice_rows(a, 3, 4); }), {"slice_rows", "[3, 4)", "A is (3, 4)"});
+}
+
+BOOST_AUTO_TEST_CASE(matmul_with_a_transposed_right_operand_names_it) {
+  ad::Tape<double> tape;
+  auto A = tape.constant(zeros(2, 3), "A"), B = tape.constant(zeros(3, 4), "B");
+  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::matmul(A, B, false, true); }),
+                 {"matmul", "A is (2, 3)", "B is (3, 4) (transposed)", "inner dimensions 3 and 4"});
+}
+
 BOOST_AUTO_TEST_CASE(losses_want_logits_and_labels_of_the_same_shape) {
   ad::Tape<double> tape;
   auto Z = tape.constant(zeros(10, 32), "Z[3]"), Y = tape.input("Y", zeros(1, 32));
@@ -139,6 +161,7 @@ BOOST_AUTO_TEST_CASE(invalid_arguments_are_rejected_with_the_line) {
   check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::sum(a, 2); }), {"sum", "axis"});
   check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::mean(a, -1); }), {"mean", "axis"});
   check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::softmax(a, 2); }), {"softmax", "axis"});
+  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::log_softmax(a, -1); }), {"log_softmax", "axis"});
   check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::concat<double>({}, 0); }), {"concat", "no operands"});
   check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::concat<double>({a, a}, 3); }), {"concat", "axis"});
   auto x = tape.constant(zeros(4, 2)), b = tape.constant(zeros(3, 1));
@@ -174,6 +197,44 @@ BOOST_AUTO_TEST_CASE(feeding_a_shape_that_breaks_a_later_operation_throws_on_for
   tape.forward();
   tape.backward(J);
   BOOST_TEST(ad::to_string(Z.shape()) == "(4, 7)");
+}
+
+// A forward that stopped at a shape error leaves the later nodes sized for the old shapes; a
+// backward over them would hand BLAS buffers of the wrong size. It is refused until a forward succeeds.
+BOOST_AUTO_TEST_CASE(backward_after_a_forward_that_failed_on_shapes_is_refused) {
+  std::mt19937 rng(3);
+  ad::Parameter<double> W("W[1]", fixtures::uniform(4, 3, -1, 1, rng));
+  ad::Tape<double> tape;
+  auto X = tape.input("X", fixtures::uniform(3, 5, -1, 1, rng));
+  // exp accepts any shape, so the product after it is where the replay stops.
+  auto Z = ad::matmul(tape.parameter(W), ad::exp(X)).named("Z[1]");
+  auto J = ad::sum(ad::square(Z));
+  tape.feed(X, zeros(4, 5));  // a wider product: dW would be (4, 4) in W's (4, 3) buffer
+  message_of<ad::ShapeError>(tape, [&] { tape.forward(); });
+  check_mentions(message_of<ad::TapeError>(tape, [&] { tape.backward(J); }), {"backward", "matmul", "Z[1]", "forward"});
+
+  // Once a forward succeeds, backward runs again and is right.
+  const Tensor<double> x = fixtures::uniform(3, 5, -1, 1, rng);
+  tape.feed(X, x);
+  tape.forward();
+  tape.backward(J);
+  const Tensor<double> expected = 2.0 * xt::linalg::dot(Z.value(), xt::transpose(xt::exp(x)));
+  BOOST_TEST(xt::allclose(W.grad, expected));
+}
+
+BOOST_AUTO_TEST_CASE(backward_after_feeding_a_new_shape_without_forward_is_refused) {
+  ad::Parameter<double> W("W[1]", zeros(4, 3));
+  ad::Tape<double> tape;
+  auto X = tape.input("X", zeros(3, 5));
+  auto J = ad::sum(ad::matmul(tape.parameter(W), X));
+  tape.feed(X, zeros(3, 7));
+  check_mentions(message_of<ad::TapeError>(tape, [&] { tape.backward(J); }), {"backward", "X", "(3, 7)", "forward()"});
+  tape.forward();
+  tape.backward(J);
+  BOOST_TEST(ad::to_string(ad::shape_of(W.grad)) == "(4, 3)");
+  // The same shape again only changes values: backward without forward stays allowed.
+  tape.feed(X, xt::ones<double>({3, 7}));
+  BOOST_CHECK_NO_THROW(tape.backward(J));
 }
 
 BOOST_AUTO_TEST_CASE(a_parameter_resized_behind_the_tapes_back_is_caught_on_forward) {
@@ -231,6 +292,33 @@ BOOST_AUTO_TEST_CASE(a_var_used_after_its_tape_was_released) {
   BOOST_CHECK_THROW(dead.named("late"), ad::TapeError);
   BOOST_CHECK_THROW(live.backward(dead), ad::TapeError);
   BOOST_TEST(live.size() == 1u);
+}
+
+// Not only "released": the operation the user called is named, as for every other error.
+BOOST_AUTO_TEST_CASE(a_released_tapes_var_is_reported_by_the_operation_that_uses_it) {
+  Var<double> dead;
+  {
+    ad::Tape<double> gone;
+    dead = ad::exp(gone.constant(zeros(2, 2)));
+  }
+  ad::Tape<double> live;
+  auto a = live.constant(zeros(2, 2), "A");
+  check_mentions(message_of<ad::TapeError>(live, [&] { ad::exp(dead); }), {"exp", "released"});
+  check_mentions(message_of<ad::TapeError>(live, [&] { ad::matmul(dead, a); }), {"matmul", "released"});
+  check_mentions(message_of<ad::TapeError>(live, [&] { ad::add(a, dead); }), {"add", "released"});
+  check_mentions(message_of<ad::TapeError>(live, [&] { ad::concat<double>({dead, a}, 0); }), {"concat", "released"});
+  check_mentions(message_of<ad::TapeError>(live, [&] { ad::sum(dead, 0); }), {"sum", "released"});
+}
+
+// The operand from the other tape is named with its shape and line, so the user can find it.
+BOOST_AUTO_TEST_CASE(an_operand_from_another_tape_is_named_with_its_shape_and_line) {
+  ad::Tape<double> first, second;
+  auto a = first.constant(zeros(2, 2), "A");
+  const int line = __LINE__ + 1;
+  auto b = second.constant(zeros(3, 2), "B");
+  check_mentions(message_of<ad::TapeError>(first, [&] { ad::add(a, b); }), {"add", "B is (3, 2)", "another tape", here(line)});
+  check_mentions(message_of<ad::TapeError>(second, [&] { ad::matmul(b, a); }), {"matmul", "A is (2, 2)", "another tape"});
+  check_mentions(message_of<ad::TapeError>(first, [&] { first.backward(b); }), {"backward", "B is (3, 2)"});
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_var) {

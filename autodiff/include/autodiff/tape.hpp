@@ -107,13 +107,16 @@ class Tape {
   Var<T> constant(Tensor<T> value, std::string name = "",
                   std::source_location where = std::source_location::current());
   // Copies `value` into an input's buffer (no allocation when the shape is unchanged). The shape
-  // may change (the last, partial mini-batch); operations check shapes again on forward().
+  // may change (the last, partial mini-batch); operations check shapes again on forward(), and
+  // backward() is refused until a forward() has run on the new shape.
   void feed(Var<T> input, const Tensor<T>& value);
   // The input's buffer itself, to fill in place (e.g. gathering a mini-batch without a copy).
   Tensor<T>& input_buffer(Var<T> input, Shape shape);
 
   // --- running --------------------------------------------------------------------------------
-  // Replays every operation in order on the current input and parameter values.
+  // Replays every operation in order on the current input and parameter values. When an operation
+  // throws, the nodes from it on keep values of the old shapes: backward() is refused (TapeError
+  // naming that operation) until a forward() succeeds.
   void forward();
   // Replays only the operations from node `from` on: enough after changing a leaf whose first
   // consumer is `from` (first_consumer), when every earlier node is up to date.
@@ -180,6 +183,9 @@ class Tape {
   void sweep(std::uint32_t root, const Tensor<T>* seed);
   void check_forward_anomaly(std::uint32_t index) const;
   void check_backward_anomaly(std::uint32_t index) const;
+  void replay(std::uint32_t from);
+  void mark_stale(std::uint32_t from, std::uint32_t cause);
+  void check_not_stale(std::uint32_t root) const;
   std::uint32_t push_leaf(NodeKind kind, std::string name, std::source_location where);
 
   std::vector<Node<T>> nodes_;
@@ -190,6 +196,11 @@ class Tape {
   bool anomaly_ = false;
   bool frozen_ = false;
   std::mt19937_64 rng_{0x5eed};
+  // Nodes from stale_from_ on may not match their inputs' shapes (a failed forward, or an input fed
+  // a new shape since the last forward); stale_cause_ is that operation or input. not_stale: none.
+  static constexpr std::uint32_t not_stale = UINT32_MAX;
+  std::uint32_t stale_from_ = not_stale;
+  std::uint32_t stale_cause_ = 0;
 };
 
 // A handle to a node: cheap to copy, checked against its tape's lifetime.
@@ -200,6 +211,7 @@ class Var {
   Var(Tape<T>* tape, std::uint32_t index) : tape_(tape), serial_(tape->serial()), index_(index) {}
 
   Tape<T>& tape() const;  // throws TapeError when the tape was released or the Var is empty
+  Tape<T>& tape(const char* op) const;  // the same, with the operation's name in the message
   std::uint32_t index() const { return index_; }
   const Tensor<T>& value() const { return tape().value(index_); }
   const Tensor<T>& grad() const { return tape().grad(index_); }

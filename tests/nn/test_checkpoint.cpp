@@ -115,6 +115,18 @@ std::string with_version(std::string zip, char version) {
   return zip;
 }
 
+// What a refused load of optimizer state must leave alone: a model whose Adam has taken a step
+// (so it holds state of its own) and a fitted normalizer.
+struct SteppedTarget {
+  nn::Sequential<float> model = make_model(3);
+  nn::Adam<float> adam{0.01};
+  nn::Normalizer<float> norm;
+  explicit SteppedTarget(const nn::Dataset<float>& data) {
+    norm.fit(data);
+    step_once(adam, model);
+  }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(round_trip_is_bit_exact) {
@@ -304,11 +316,8 @@ BOOST_AUTO_TEST_CASE(optimizer_state_that_does_not_fit_the_model_is_refused_and_
   nn::save_checkpoint(dir.file("wide.npz"), t.model, &wide_adam);
   nn::save_checkpoint(dir.file("deep.npz"), t.model, &deep_adam);
 
-  auto model = make_model(3);
-  nn::Adam<float> adam(0.01);
-  nn::Normalizer<float> norm;
-  norm.fit(t.data);
-  step_once(adam, model);
+  SteppedTarget target(t.data);
+  auto& [model, adam, norm] = target;
   const Snapshot before(model, adam, norm);
   auto e = refusal([&] { nn::load_checkpoint<float>(dir.file("wide.npz"), model, &adam, nullptr); });
   BOOST_TEST(contains(e, "its optimizer state optimizer/s/W[1] is (7, 4) but parameter W[1] is (6, 4); the model was "
@@ -337,11 +346,8 @@ BOOST_AUTO_TEST_CASE(optimizer_state_with_missing_or_unknown_slots_is_refused_an
   writer.restore(unknown, t.adam.steps(), 0);
   nn::save_checkpoint(dir.file("unknown.npz"), t.model, &writer);
 
-  auto model = make_model(3);
-  nn::Adam<float> adam(0.01);
-  nn::Normalizer<float> norm;
-  norm.fit(t.data);
-  step_once(adam, model);
+  SteppedTarget target(t.data);
+  auto& [model, adam, norm] = target;
   const Snapshot before(model, adam, norm);
   auto e = refusal([&] { nn::load_checkpoint<float>(dir.file("partial.npz"), model, &adam, nullptr); });
   BOOST_TEST(contains(e, "its optimizer state for parameter W[1] has 1 of the 2 slots adam keeps ([v, s])"), e);

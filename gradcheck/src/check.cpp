@@ -136,14 +136,6 @@ void fill(BlockResult& r, const Comparison& c, const Errors& e) {
   }
 }
 
-// The row shows `c`, measured at `eps`, and the verdict is its grade.
-void show(BlockResult& r, const Comparison& c, double eps, const Options& o) {
-  const Errors e = compare(c);
-  fill(r, c, e);
-  r.best_eps = eps;
-  r.verdict = grade(e.relative, o);
-}
-
 bool all_zero(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [](double x) { return x == 0; });
 }
@@ -320,6 +312,14 @@ void warn_if_vanishing(const BlockView& b, BlockResult& r) {
 }
 
 }  // namespace
+
+// The row shows `c`, measured at `eps`, and the verdict is its grade.
+void show(BlockResult& r, const Comparison& c, double eps, const Options& o) {
+  const Errors e = compare(c);
+  fill(r, c, e);
+  r.best_eps = eps;
+  r.verdict = grade(e.relative, o);
+}
 
 // Elements whose own error is large and whose perturbation crossed a kink are excluded from the
 // block's error (counted in `kinks`); returns the comparison without them.

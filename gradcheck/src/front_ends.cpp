@@ -433,22 +433,8 @@ Report check_jacobian(const std::function<ad::Var<double>(ad::Tape<double>&, con
     BlockResult r;
     r.name = p.name;
     r.shape = {outputs, n};  // the Jacobian block: outputs × elements of this input
-    r.best_eps = o.eps;
     const detail::Comparison kept = detail::without_kinks(c, o, r.kinks);
-    const detail::Errors e = detail::compare(kept);
-    r.checked = kept.index.size();
-    r.relative_error = e.relative;
-    r.max_abs_diff = e.max_abs;
-    r.numeric_norm = e.numeric_norm;
-    r.analytic_norm = e.analytic_norm;
-    if (!kept.index.empty()) {
-      r.worst_index = kept.index[e.worst];
-      r.worst_numeric = kept.numeric[e.worst];
-      r.worst_analytic = kept.analytic[e.worst];
-    }
-    r.verdict = e.relative <= o.pass_threshold ? Verdict::pass
-                : e.relative <= o.fail_threshold ? Verdict::warning
-                                                 : Verdict::fail;
+    detail::show(r, kept, o.eps, o);
     if (r.verdict == Verdict::pass && r.kinks > 0) {
       r.verdict = Verdict::kink;
       r.diagnosis = fmt::format(

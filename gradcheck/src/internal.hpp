@@ -75,6 +75,10 @@ double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, co
 // block's error (counted in `kinks`); returns the comparison without them.
 Comparison without_kinks(const Comparison& c, const Options& o, std::size_t& kinks);
 
+// A block's row from the compared elements `c`, measured at `eps`: its figures, worst element and
+// verdict (pass, warning or fail by the thresholds).
+void show(BlockResult& r, const Comparison& c, double eps, const Options& o);
+
 // The course's single number over all blocks, ‖n − a‖ / (‖n‖ + ‖a‖) of everything checked, from
 // each block's norms and relative error.
 double overall_relative_error(const std::vector<BlockResult>& blocks);

@@ -46,44 +46,40 @@ struct HugeLogits {
   const Tensor<T> seed = {{1, 1}, {0, 0}, {0, 0}};
 };
 
-}  // namespace
-
-BOOST_AUTO_TEST_SUITE(softmax_family)
-
-BOOST_AUTO_TEST_CASE_TEMPLATE(softmax_of_huge_logits_along_each_axis, T, scalar_types) {
+// op(Z, axis) of the huge logits along each axis (transposed for axis 1, so the columns become
+// rows): its value and the gradient of the seed against the expected ones, stated for axis 0.
+template <class T, class Op>
+void expect_along_each_axis(Op op, const Tensor<T>& expected_value, const Tensor<T>& expected_grad) {
   const HugeLogits<T> h;
-  // y ⊙ (g − Σ g·y): 0.5·(1 − 0.5) and 0.5·(0 − 0.5) for the tie, 0 for the saturated column.
-  const Tensor<T> probabilities = {{0.5, 0}, {0.5, 0}, {0, 1}}, expected_grad = {{0.25, 0}, {-0.25, 0}, {0, 0}};
   for (int axis : {0, 1}) {
     BOOST_TEST_CONTEXT("axis " << axis) {
       const bool rows = axis == 1;
       Tensor<T> value;
       const Tensor<T> grad = gradient<T>(rows ? transposed(h.Z) : h.Z, rows ? transposed(h.seed) : h.seed,
-                                         [&](Var<T> z) { return ad::softmax(z, axis); }, &value);
-      // Float keeps ~7 digits of 0.5 only if exp sees x − max, not x − (max + log Σ) rounded at 1000.
-      BOOST_TEST(value == (rows ? transposed(probabilities) : probabilities), tt::tolerance(T(1e-6)) << tt::per_element());
+                                         [&](Var<T> z) { return op(z, axis); }, &value);
+      BOOST_TEST(value == (rows ? transposed(expected_value) : expected_value),
+                 tt::tolerance(T(1e-6)) << tt::per_element());
       BOOST_TEST(grad == (rows ? transposed(expected_grad) : expected_grad), tt::tolerance(T(1e-6)) << tt::per_element());
     }
   }
 }
 
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(softmax_family)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(softmax_of_huge_logits_along_each_axis, T, scalar_types) {
+  // y ⊙ (g − Σ g·y): 0.5·(1 − 0.5) and 0.5·(0 − 0.5) for the tie, 0 for the saturated column.
+  // Float keeps ~7 digits of 0.5 only if exp sees x − max, not x − (max + log Σ) rounded at 1000.
+  expect_along_each_axis<T>([](Var<T> z, int axis) { return ad::softmax(z, axis); },
+                            {{0.5, 0}, {0.5, 0}, {0, 1}}, {{0.25, 0}, {-0.25, 0}, {0, 0}});
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(log_softmax_of_huge_logits_along_each_axis, T, scalar_types) {
-  const HugeLogits<T> h;
-  const T l = h.ln2;
-  const Tensor<T> log_probabilities = {{-l, -2000}, {-l, -1000}, {-1000 - 1000 - l, 0}};
+  const T l = HugeLogits<T>().ln2;
   // g − softmax · Σ g.
-  const Tensor<T> expected_grad = {{0.5, 1}, {-0.5, 0}, {0, -1}};
-  for (int axis : {0, 1}) {
-    BOOST_TEST_CONTEXT("axis " << axis) {
-      const bool rows = axis == 1;
-      Tensor<T> value;
-      const Tensor<T> grad = gradient<T>(rows ? transposed(h.Z) : h.Z, rows ? transposed(h.seed) : h.seed,
-                                         [&](Var<T> z) { return ad::log_softmax(z, axis); }, &value);
-      BOOST_TEST(value == (rows ? transposed(log_probabilities) : log_probabilities),
-                 tt::tolerance(T(1e-6)) << tt::per_element());
-      BOOST_TEST(grad == (rows ? transposed(expected_grad) : expected_grad), tt::tolerance(T(1e-6)) << tt::per_element());
-    }
-  }
+  expect_along_each_axis<T>([](Var<T> z, int axis) { return ad::log_softmax(z, axis); },
+                            {{-l, -2000}, {-l, -1000}, {-1000 - 1000 - l, 0}}, {{0.5, 1}, {-0.5, 0}, {0, -1}});
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(fused_losses_of_huge_logits, T, scalar_types) {

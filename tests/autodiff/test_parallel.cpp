@@ -1,7 +1,14 @@
 // parallel_for on OpenBLAS's workers (autodiff/parallel.hpp): every index visited exactly once for
 // any size and grain, the work really shared between threads, exceptions rethrown on the caller
-// after every piece has finished, nested loops run serially, and results that do not depend on the
-// split (the Linear operation's forward and backward, bit for bit, on one thread and on two).
+// after every piece has finished, nested loops run serially, and the project's own pieces of work
+// giving results that do not depend on the split.
+//
+// What is asserted about bits is what the project controls. OpenBLAS's GEMM does not give the same
+// bits on one and two threads (on Zen 4 with its Cooperlake kernels, 24k of the 32k outputs of a
+// 256x784 · 784x128 product differ), so the Linear operation is compared across thread counts only
+// where its products are exact (integer-valued operands): there, every difference would be the
+// project's elementwise pieces (bias + activation, dZ, db), which are split over the threads. The
+// GEMM itself is only required to repeat its own bits at one thread count.
 //
 // Registered with OPENBLAS_NUM_THREADS=2 (meson.build): the other tests run with one BLAS thread,
 // where parallel_for never leaves the calling thread.
@@ -43,18 +50,30 @@ ad::Tensor<float> random(std::size_t rows, std::size_t cols, unsigned seed) {
   return t;
 }
 
-// Value and gradients of a 784-256 relu layer (large enough to be split) under `threads` BLAS threads.
+// Integers in [-3, 3]: a product of two such matrices with inner dimension 784 sums at most
+// 784 * 9 < 2^24 in magnitude, so every partial sum is exact in float, in any order, on any kernel.
+ad::Tensor<float> small_integers(std::size_t rows, std::size_t cols, unsigned seed) {
+  std::mt19937 g(seed);
+  std::uniform_int_distribution<int> d(-3, 3);
+  ad::Tensor<float> t = ad::Tensor<float>::from_shape({rows, cols});
+  for (auto& x : t) x = float(d(g));
+  return t;
+}
+
+// Value and gradients of a 784-256 relu layer (large enough to be split) under `threads` BLAS
+// threads. W and A as given; the bias and the upstream gradient G are not integers, so the
+// elementwise pieces (y = relu(WA + b), dZ = G ⊙ relu', db = row sums of dZ) round.
 struct LinearRun {
   ad::Tensor<float> y, dW, db, dA;
 };
-LinearRun run_linear(int threads) {
+LinearRun run_linear(int threads, const ad::Tensor<float>& W0, const ad::Tensor<float>& A0) {
   openblas_set_num_threads(threads);
   ad::Tape<float> tape;
-  ad::Parameter<float> W("W[1]", random(256, 784, 1)), b("b[1]", random(256, 1, 2));
-  ad::Parameter<float> A("A", random(784, 128, 3));
+  ad::Parameter<float> W("W[1]", W0), b("b[1]", random(256, 1, 2)), A("A", A0);
   auto y = ad::linear(tape.parameter(W), tape.parameter(A), tape.parameter(b), ad::Activation::relu);
   auto J = ad::sum(ad::mul(y, tape.input("G", random(256, 128, 4))));
   tape.backward(J);
+  openblas_set_num_threads(2);
   return {y.value(), W.grad, b.grad, A.grad};
 }
 
@@ -132,10 +151,29 @@ BOOST_AUTO_TEST_CASE(nested_loops_run_serially_inside_a_piece) {
   BOOST_TEST(ad::parallel_threads() == 2, "back on the caller, loops are parallel again");
 }
 
-BOOST_AUTO_TEST_CASE(linear_is_bit_identical_on_one_and_two_threads) {
-  const LinearRun one = run_linear(1), two = run_linear(2);
+BOOST_AUTO_TEST_CASE(linear_pieces_are_bit_identical_on_one_and_two_threads) {
+  // Exact products: y and db are decided by the project's split pieces alone.
+  const auto W = small_integers(256, 784, 1), A = small_integers(784, 128, 3);
+  const LinearRun one = run_linear(1, W, A), two = run_linear(2, W, A);
   BOOST_TEST(fixtures::bit_identical(one.y, two.y));
-  BOOST_TEST(fixtures::bit_identical(one.dW, two.dW));
   BOOST_TEST(fixtures::bit_identical(one.db, two.db));
-  BOOST_TEST(fixtures::bit_identical(one.dA, two.dA));
+  // dW = dZ·Aᵀ and dA = Wᵀ·dZ multiply the rounded dZ: the BLAS's summation order shows, so only
+  // closeness is the project's to assert (float, inner dimension 128 or 256).
+  for (auto [a, b] : {std::pair{&one.dW, &two.dW}, std::pair{&one.dA, &two.dA}}) {
+    BOOST_TEST_REQUIRE((a->shape() == b->shape()));
+    const float scale = xt::amax(xt::abs(*a))() + 1.0f;
+    BOOST_TEST(float(xt::amax(xt::abs(*a - *b))()) <= 1e-4f * scale);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(linear_repeats_its_bits_at_one_thread_count) {
+  // Real-valued operands, so the GEMMs round: one thread gives the same bits again. (Repeating at
+  // two threads holds for OpenBLAS's static partitioning today, but that is the BLAS's promise to
+  // make, not ours.)
+  const auto W = random(256, 784, 1), A = random(784, 128, 3);
+  const LinearRun first = run_linear(1, W, A), again = run_linear(1, W, A);
+  BOOST_TEST(fixtures::bit_identical(first.y, again.y));
+  BOOST_TEST(fixtures::bit_identical(first.dW, again.dW));
+  BOOST_TEST(fixtures::bit_identical(first.db, again.db));
+  BOOST_TEST(fixtures::bit_identical(first.dA, again.dA));
 }

@@ -156,8 +156,10 @@ NpyHeader read_npy_header(const std::string& entry, const std::string& where) {
   if (h.descr == "<f4") value_size = 4;
   else if (h.descr == "<f8") value_size = 8;
   else throw fail(fmt::format("its dtype '{}' is not little-endian float32 '<f4' or float64 '<f8'", h.descr));
-  // Each dimension is at most the entry's size, so the product cannot overflow 64 bits.
-  const std::size_t needed = h.shape[0] * h.shape[1] * value_size, held = entry.size() - h.data_offset;
+  std::size_t needed = 0;
+  const std::size_t held = entry.size() - h.data_offset;
+  if (__builtin_mul_overflow(h.shape[0], h.shape[1], &needed) || __builtin_mul_overflow(needed, value_size, &needed))
+    throw fail(fmt::format("its shape {} needs more than 2^64 bytes", ad::to_string(h.shape)));
   if (needed != held)
     throw fail(fmt::format("its shape {} needs {} bytes of {} data but it holds {}", ad::to_string(h.shape), needed,
                            dtype_of(h), held));

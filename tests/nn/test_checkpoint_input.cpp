@@ -55,6 +55,13 @@ std::string float_bytes(std::size_t count) {
   return s;
 }
 
+// `entry` (format 1.0) claiming a header of `size` bytes.
+std::string with_header_size(std::string entry, std::size_t size) {
+  entry[8] = char(size & 0xff);
+  entry[9] = char(size >> 8);
+  return entry;
+}
+
 const std::string w1_dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (6, 4), }";
 
 }  // namespace
@@ -74,8 +81,8 @@ BOOST_AUTO_TEST_CASE(crafted_headers_are_refused_before_anything_is_allocated) {
   const std::string data = float_bytes(24);
   const std::vector<std::pair<std::string, std::string>> cases{
       {"not numpy at all", "entry W[1].npy: not a .npy array (no \\x93NUMPY magic)"},
-      {npy(w1_dict, data).replace(6, 1, "\x04"), ".npy format version 4.0 is not one of 1.0, 2.0, 3.0"},
-      {npy(w1_dict, data).replace(8, 2, "\xff\xff"), "its header of 65535 bytes runs past the entry's"},
+      {npy(w1_dict, data, 4), ".npy format version 4.0 is not one of 1.0, 2.0, 3.0"},
+      {with_header_size(npy(w1_dict, data), 0xffff), "its header of 65535 bytes runs past the entry's"},
       {npy("{'descr': '<i4', 'fortran_order': False, 'shape': (6, 4), }", data),
        "its dtype '<i4' is not little-endian float32 '<f4' or float64 '<f8'"},
       {npy("{'descr': '>f4', 'fortran_order': False, 'shape': (6, 4), }", data), "its dtype '>f4' is not"},

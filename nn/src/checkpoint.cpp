@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -29,6 +30,9 @@ std::string dtype_name() {
 std::string npy_name(const std::string& name) { return name + ".npy"; }
 
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw CheckpointError(fmt::format("load_checkpoint: cannot open {}: it is a directory", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw CheckpointError(fmt::format("load_checkpoint: cannot open {}: {}", path, std::strerror(errno)));
   std::ostringstream s;

@@ -2,11 +2,13 @@
 // then written by replace_file_atomically, which owns the temporary-file and rename policy
 // (libzip's own zip_close would rename a temporary of its own over the path).
 //
-// Why libzip and not the hand-written reader this replaced: a 536k-parameter model with Adam's
-// state (6.4 MB) takes about as long either way (see the figures in nn/README.md: the encoding
-// is a memcpy next to the fsync), so nothing measured justified keeping our own parser of an
+// Why libzip rather than the hand-written zip code this replaced (measured on a 536k-parameter
+// 784-512-256-10 model with Adam's state, 6.4 MB, median of 9): building the archive 6.8 ms with
+// libzip vs 7.1 ms by hand, reading and checking it 1.7 vs 1.5 ms, next to 36 ms for a whole save
+// (fsync) and 12 ms for a whole load. Speed does not justify keeping our own parser of an
 // untrusted format; libzip is maintained, fuzzed upstream (OSS-Fuzz), checks the archive's
-// consistency (ZIP_CHECKCONS) and each entry's CRC-32, and reads zip64 and data descriptors.
+// consistency (ZIP_CHECKCONS) and each entry's CRC-32, and reads zip64 archives, which ours
+// could not. Duplicate entry names, which ours silently let overwrite each other, are refused.
 #include "zip.hpp"
 
 #include <memory>

@@ -143,6 +143,8 @@ BOOST_AUTO_TEST_CASE(corrupt_and_truncated_files_are_refused_and_change_nothing)
   BOOST_TEST(contains(e, "truncated"), e);
   e = refusal([&] { nn::load_checkpoint(dir.file("missing.npz"), model); });
   BOOST_TEST(contains(e, "cannot open"), e);
+  e = refusal([&] { nn::load_checkpoint(dir.path.string(), model); });
+  BOOST_TEST(contains(e, "cannot open " + dir.path.string() + ": it is a directory"), e);
   BOOST_TEST((Snapshot(model, adam, norm) == before));
 }
 

@@ -316,6 +316,12 @@ BOOST_AUTO_TEST_CASE(only_a_regular_file_is_replaced) {
     ::lstat(dir.file(name).c_str(), &after);
     BOOST_TEST(((after.st_mode & S_IFMT) == (before.st_mode & S_IFMT) && after.st_ino == before.st_ino), name);
   }
+  // A symlink to one of them is refused as well: the link is written through, to the FIFO.
+  fs::create_symlink("fifo", dir.file("link"));
+  const auto e = refusal([&] { nn::save_checkpoint(dir.file("link"), model); });
+  BOOST_TEST(contains(e, "save_checkpoint " + dir.file("link") + " (through the symlink, " + dir.file("fifo") +
+                             "): it is a FIFO, not a regular file; refusing to replace it"), e);
+  BOOST_TEST(fs::is_symlink(dir.file("link")));
   BOOST_TEST(temporaries_in(dir.path) == 0u);
 }
 

@@ -35,6 +35,7 @@ struct Fixture {
     spit(path, bytes);
     const Snapshot before(model, adam, norm);
     const auto e = refusal([&] { nn::load_checkpoint(path, model, &adam, &norm); });
+    BOOST_TEST_MESSAGE(e);  // --log_level=message lists every refusal
     BOOST_TEST(contains(e, why), e);
     BOOST_TEST(contains(e, "the model was not changed"), e);
     BOOST_TEST((Snapshot(model, adam, norm) == before));

@@ -1,27 +1,26 @@
 #include "nn/checkpoint.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <utility>
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <xtensor/xnpy.hpp>
 
 #include "nn/errors.hpp"
+#include "atomic_file.hpp"
+#include "checkpoint_manifest.hpp"
+#include "checkpoint_npy.hpp"
 #include "zip.hpp"
 
 namespace nn {
 
 namespace {
-
-constexpr const char* format_name = "dlcourse-nn-checkpoint";
 
 template <class T>
 std::string dtype_name() {
@@ -30,54 +29,24 @@ std::string dtype_name() {
 
 std::string npy_name(const std::string& name) { return name + ".npy"; }
 
-// Writes `bytes` to `path` atomically: temporary file in the same directory, fsync, rename.
-void write_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  auto fail = [&](const char* what) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return CheckpointError(fmt::format("save_checkpoint: {} {}: {}", what, path, std::strerror(err)));
-  };
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw fail("cannot create a temporary file for");
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      throw fail("cannot write");
-    }
-    done += std::size_t(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    throw fail("cannot flush");
-  }
-  if (::close(fd) != 0) throw fail("cannot close");
-  if (::rename(tmp.c_str(), path.c_str()) != 0) throw fail("cannot rename the temporary file onto");
-  // Make the rename itself durable.
-  const auto slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw CheckpointError(fmt::format("load_checkpoint: cannot open {}: it is a directory", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw CheckpointError(fmt::format("load_checkpoint: cannot open {}: {}", path, std::strerror(errno)));
   std::ostringstream s;
   s << in.rdbuf();
+  if (in.bad()) throw CheckpointError(fmt::format("load_checkpoint: cannot read {}: {}", path, std::strerror(errno)));
   return s.str();
 }
 
-// The archive, integrity-checked, with its manifest parsed and validated.
+// The archive, integrity-checked, with its manifest parsed and checked field by field and the
+// header of every tensor it lists validated (nothing is built or decoded yet).
 struct Archive {
   nlohmann::json manifest;
-  std::map<std::string, std::string> entries;
+  std::map<std::string, std::string> entries;      // "W[1].npy" → bytes
+  std::map<std::string, detail::NpyHeader> headers;  // "W[1]" → its validated header
 };
 
 Archive open_archive(const std::string& path) {
@@ -91,40 +60,22 @@ Archive open_archive(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(fmt::format("checkpoint {}: manifest.json is not valid JSON: {}", path, e.what()));
   }
-  if (a.manifest.value("format", "") != format_name)
-    throw CheckpointError(fmt::format("checkpoint {}: format '{}' is not '{}'", path, a.manifest.value("format", ""),
-                                      format_name));
-  const int version = a.manifest.value("version", 0);
-  if (version < 1 || version > checkpoint_version)
-    throw CheckpointError(fmt::format("checkpoint {}: format version {} is not supported (this build reads 1..{})",
-                                      path, version, checkpoint_version));
+  a.headers = detail::check_manifest(a.manifest, a.entries, path);
   return a;
 }
 
-// Decodes one .npy entry into a matrix of the expected shape (any shape when expected is null).
+// One listed tensor (its header validated by open_archive) as a matrix of the expected shape
+// (any shape when expected is null).
 template <class T>
 ad::Tensor<T> decode(const Archive& a, const std::string& name, const ad::Shape* expected, const std::string& path) {
-  auto it = a.entries.find(npy_name(name));
-  if (it == a.entries.end()) throw CheckpointError(fmt::format("checkpoint {}: no entry for {}", path, name));
-  xt::xarray<T> arr;
-  try {
-    std::istringstream in(it->second);
-    arr = xt::load_npy<T>(in);
-  } catch (const std::exception& e) {
-    throw CheckpointError(fmt::format("checkpoint {}: entry {} is not a {} .npy array: {}", path, name,
-                                      dtype_name<T>(), e.what()));
-  }
-  if (arr.dimension() != 2)
-    throw CheckpointError(fmt::format("checkpoint {}: {} has {} dimensions, expected a matrix", path, name, arr.dimension()));
-  const ad::Shape got{arr.shape()[0], arr.shape()[1]};
-  if (it->second.size() < got[0] * got[1] * sizeof(T))
-    throw CheckpointError(fmt::format("checkpoint {}: entry {} is shorter than its shape says", path, name));
+  const auto header = a.headers.find(name);
+  if (header == a.headers.end())
+    throw CheckpointError(fmt::format("checkpoint {}: manifest.json does not list {}; the model was not changed", path, name));
+  const ad::Shape got = header->second.shape;
   if (expected && got != *expected)
     throw CheckpointError(fmt::format("checkpoint {}: {} is {} in the file but {} in the model", path, name,
                                       ad::to_string(got), ad::to_string(*expected)));
-  ad::Tensor<T> t = ad::Tensor<T>::from_shape({got[0], got[1]});
-  std::copy(arr.begin(), arr.end(), t.begin());
-  return t;
+  return detail::decode_npy<T>(a.entries.at(npy_name(name)), header->second);
 }
 
 std::string names_of(const nlohmann::json& list) {
@@ -176,6 +127,33 @@ std::string architecture_difference(const nlohmann::json& file_spec, const nlohm
   return "";
 }
 
+// The first Dense layer whose width differs, or "": checked before an unbuilt model is built for
+// the file's inputs, so that the trial build is no larger than the file's own arrays.
+std::string width_difference(const nlohmann::json& file_spec, const nlohmann::json& model_spec) {
+  const auto& file = file_spec.at("layers");
+  const auto& model = model_spec.at("layers");
+  for (std::size_t i = 0; i < std::min(file.size(), model.size()); ++i)
+    if (file[i].at("type") == "dense" && file[i].at("units") != model[i].at("units"))
+      return fmt::format("its layer {} (dense) has {} units but the model's has {}", i, file[i].at("units").dump(),
+                         model[i].at("units").dump());
+  return "";
+}
+
+// Runs a loader and gives any error it lets through the documented type, CheckpointError.
+template <class F>
+auto as_checkpoint_error(const std::string& path, F load) -> decltype(load()) {
+  try {
+    return load();
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const nlohmann::json::exception& e) {
+    throw CheckpointError(fmt::format("checkpoint {}: manifest.json lacks a field or has a wrong type ({}); the model "
+                                      "was not changed", path, e.what()));
+  } catch (const ad::Error& e) {
+    throw CheckpointError(fmt::format("checkpoint {}: {}; the model was not changed", path, e.what()));
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -187,23 +165,30 @@ void save_checkpoint(const std::string& path, const Sequential<T>& model, const 
                  opt_state = nlohmann::json::array();
   for (auto* p : model.parameters()) {
     params.push_back(p->name);
-    entries.push_back({npy_name(p->name), xt::dump_npy(p->value)});
+    entries.push_back({npy_name(p->name), detail::encode_npy(p->value)});
   }
   for (auto& b : model.buffers()) {
     buffers.push_back(b.name);
-    entries.push_back({npy_name(b.name), xt::dump_npy(*b.value)});
+    entries.push_back({npy_name(b.name), detail::encode_npy(*b.value)});
   }
   if (optimizer)
     for (const auto& [key, value] : optimizer->state()) {
       opt_state.push_back("optimizer/" + key);
-      entries.push_back({npy_name("optimizer/" + key), xt::dump_npy(value)});
+      entries.push_back({npy_name("optimizer/" + key), detail::encode_npy(value)});
     }
   if (normalizer) {
     if (!normalizer->fitted()) throw CheckpointError(fmt::format("save_checkpoint {}: the normalizer is not fitted", path));
-    entries.push_back({npy_name("normalizer/mean"), xt::dump_npy(normalizer->mean)});
-    entries.push_back({npy_name("normalizer/stddev"), xt::dump_npy(normalizer->stddev)});
+    const ad::Shape column{model.input_size(), 1};
+    if (ad::shape_of(normalizer->mean) != column || ad::shape_of(normalizer->stddev) != column)
+      throw CheckpointError(fmt::format("save_checkpoint {}: the normalizer's statistics are {} and {} but the model "
+                                        "takes {} inputs (expected {} each)", path,
+                                        ad::to_string(ad::shape_of(normalizer->mean)),
+                                        ad::to_string(ad::shape_of(normalizer->stddev)), model.input_size(),
+                                        ad::to_string(column)));
+    entries.push_back({npy_name("normalizer/mean"), detail::encode_npy(normalizer->mean)});
+    entries.push_back({npy_name("normalizer/stddev"), detail::encode_npy(normalizer->stddev)});
   }
-  nlohmann::json manifest{{"format", format_name},
+  nlohmann::json manifest{{"format", detail::checkpoint_format_name},
                           {"version", checkpoint_version},
                           {"dtype", dtype_name<T>()},
                           {"model", model.spec()},
@@ -214,10 +199,8 @@ void save_checkpoint(const std::string& path, const Sequential<T>& model, const 
                           {"normalizer", normalizer != nullptr},
                           {"extra", extra}};
   entries[0] = {"manifest.json", manifest.dump(2)};
-  write_atomically(path, detail::write_zip(entries));
+  detail::replace_file_atomically(path, detail::write_zip(entries), "save_checkpoint");
 }
-
-nlohmann::json read_checkpoint_manifest(const std::string& path) { return open_archive(path).manifest; }
 
 template <class T>
 nlohmann::json load_into(const std::string& path, Sequential<T>& model, Optimizer<T>* optimizer,
@@ -233,6 +216,9 @@ nlohmann::json load_into(const std::string& path, Sequential<T>& model, Optimize
   const auto n_x = man.at("model").at("inputs").get<std::size_t>();
   Sequential<T> probe;
   if (!model.built()) {
+    if (auto difference = architecture_difference(man.at("model"), model.spec()); !difference.empty())
+      throw fail(difference);
+    if (auto difference = width_difference(man.at("model"), model.spec()); !difference.empty()) throw fail(difference);
     try {
       probe = Sequential<T>::from_spec(model.spec());
       probe.build(n_x);
@@ -313,11 +299,14 @@ nlohmann::json load_into(const std::string& path, Sequential<T>& model, Optimize
   Normalizer<T> norm;
   if (normalizer) {
     if (!man.at("normalizer").get<bool>()) throw fail("it holds no normalization statistics");
-    norm.mean = decode<T>(a, "normalizer/mean", nullptr, path);
-    norm.stddev = decode<T>(a, "normalizer/stddev", nullptr, path);
-    if (norm.mean.shape()[0] != n_x || ad::shape_of(norm.stddev) != ad::shape_of(norm.mean))
-      throw fail(fmt::format("its normalization statistics are {} and {} for {} inputs",
-                             ad::to_string(ad::shape_of(norm.mean)), ad::to_string(ad::shape_of(norm.stddev)), n_x));
+    // One column of n_x values each: a (4, 7) mean would broadcast against (m, 4) data.
+    const ad::Shape column{n_x, 1};
+    norm.mean = decode<T>(a, "normalizer/mean", &column, path);
+    norm.stddev = decode<T>(a, "normalizer/stddev", &column, path);
+    for (std::size_t i = 0; i < n_x; ++i)
+      if (!std::isfinite(norm.mean(i, 0)) || !(norm.stddev(i, 0) > 0 && std::isfinite(norm.stddev(i, 0))))
+        throw fail(fmt::format("its normalization statistics for input {} are mean {} and stddev {} (a finite mean "
+                               "and a finite stddev > 0 are needed)", i, norm.mean(i, 0), norm.stddev(i, 0)));
   }
   // Commit: nothing below can fail for a reason the checks above did not rule out.
   if (!model.built()) {
@@ -338,28 +327,21 @@ nlohmann::json load_into(const std::string& path, Sequential<T>& model, Optimize
 template <class T>
 nlohmann::json load_checkpoint(const std::string& path, Sequential<T>& model, Optimizer<T>* optimizer,
                                Normalizer<T>* normalizer) {
-  try {
-    return load_into(path, model, optimizer, normalizer);
-  } catch (const nlohmann::json::exception& e) {
-    throw CheckpointError(fmt::format("checkpoint {}: manifest.json lacks a field or has a wrong type ({}); the model "
-                                      "was not changed",
-                                      path, e.what()));
-  }
+  return as_checkpoint_error(path, [&] { return load_into(path, model, optimizer, normalizer); });
+}
+
+nlohmann::json read_checkpoint_manifest(const std::string& path) {
+  return as_checkpoint_error(path, [&] { return open_archive(path).manifest; });
 }
 
 template <class T>
 Sequential<T> load_model(const std::string& path, Normalizer<T>* normalizer) {
-  Sequential<T> model;
-  {
-    const auto man = read_checkpoint_manifest(path);
-    try {
-      model = Sequential<T>::from_spec(man.at("model"));
-    } catch (const std::exception& e) {
-      throw CheckpointError(fmt::format("checkpoint {}: its model description cannot be rebuilt: {}", path, e.what()));
-    }
-  }
-  load_checkpoint<T>(path, model, nullptr, normalizer);
-  return model;
+  return as_checkpoint_error(path, [&] {
+    // The manifest is checked (sizes against the file's arrays) before the model is built from it.
+    auto model = Sequential<T>::from_spec(read_checkpoint_manifest(path).at("model"));
+    load_into<T>(path, model, nullptr, normalizer);
+    return model;
+  });
 }
 
 #define NN_INSTANTIATE(T)                                                                                         \

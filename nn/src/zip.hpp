@@ -1,6 +1,6 @@
-// A minimal zip archive of stored (uncompressed) entries: exactly what NumPy's .npz is, so a
-// checkpoint opens with numpy.load() and unzip. Every entry carries zip's CRC-32, which the reader
-// verifies before anything is parsed.
+// A zip archive of stored (uncompressed) entries, in memory: exactly what NumPy's .npz is, so a
+// checkpoint opens with numpy.load() and unzip. libzip does the work (see zip.cpp for why); every
+// entry's CRC-32 is verified before anything is parsed.
 #pragma once
 
 #include <string>

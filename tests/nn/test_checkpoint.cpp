@@ -13,82 +13,11 @@
 #include <functional>
 #include <sstream>
 
-#include "helpers.hpp"
-#include "error_text.hpp"
+#include "checkpoint_helpers.hpp"
 
-namespace tt = boost::test_tools;
+using namespace checkpoint_helpers;
 
 namespace {
-
-nn::Sequential<float> make_model(std::uint64_t seed, std::size_t hidden = 6) {
-  nn::Sequential<float> m;
-  m.dense(hidden).batch_norm().activation(nn::Activation::relu).dense(3);
-  m.build(4, seed);
-  return m;
-}
-
-bool same_bits(const ad::Tensor<float>& a, const ad::Tensor<float>& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
-// Everything a load may change, to show a refused load changed nothing.
-struct Snapshot {
-  std::vector<ad::Tensor<float>> tensors;
-  std::size_t steps;
-  Snapshot(const nn::Sequential<float>& m, const nn::Optimizer<float>& o, const nn::Normalizer<float>& n) {
-    for (auto* p : m.parameters()) tensors.push_back(p->value);
-    for (auto& b : m.buffers()) tensors.push_back(*b.value);
-    for (auto& [k, v] : o.state()) tensors.push_back(v);
-    tensors.push_back(n.mean);
-    tensors.push_back(n.stddev);
-    steps = o.steps();
-  }
-  bool operator==(const Snapshot& s) const {
-    if (tensors.size() != s.tensors.size() || steps != s.steps) return false;
-    for (std::size_t k = 0; k < tensors.size(); ++k)
-      if (!same_bits(tensors[k], s.tensors[k])) return false;
-    return true;
-  }
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-void spit(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
-
-struct Trained {
-  nn::Dataset<float> data = helpers::blobs<float>(30, 3, 4);
-  nn::Sequential<float> model = make_model(1);
-  nn::Adam<float> adam{0.01, 0.9, 0.999, 1e-8, nn::Schedule::inverse_time(0.5)};
-  nn::Normalizer<float> norm;
-  Trained() {
-    norm.fit(data);
-    norm.apply(data);
-    nn::TrainOptions o;
-    o.epochs = 3;
-    o.batch_size = 16;
-    o.progress = nn::Progress::none;
-    nn::Trainer<float> t(model, nn::Loss::softmax_cross_entropy, adam, o);
-    t.fit(data);
-  }
-};
-
-template <class F>
-std::string refusal(F f) {
-  return test_support::message_of<nn::CheckpointError>(f);
-}
-
-using test_support::contains;
-
-// One update over every parameter of `model` with zero gradients: the optimizer then holds a
-// slot ("v/W[1]", ...) of each parameter's shape.
-void step_once(nn::Optimizer<float>& optimizer, const nn::Sequential<float>& model) {
-  for (auto* p : model.parameters()) p->grad = xt::zeros<float>(p->value.shape());
-  optimizer.step(model.parameters());
-}
 
 std::uint32_t get16(const std::string& s, std::size_t at) {
   return std::uint32_t(std::uint8_t(s[at])) | std::uint32_t(std::uint8_t(s[at + 1])) << 8;
@@ -214,6 +143,8 @@ BOOST_AUTO_TEST_CASE(corrupt_and_truncated_files_are_refused_and_change_nothing)
   BOOST_TEST(contains(e, "truncated"), e);
   e = refusal([&] { nn::load_checkpoint(dir.file("missing.npz"), model); });
   BOOST_TEST(contains(e, "cannot open"), e);
+  e = refusal([&] { nn::load_checkpoint(dir.path.string(), model); });
+  BOOST_TEST(contains(e, "cannot open " + dir.path.string() + ": it is a directory"), e);
   BOOST_TEST((Snapshot(model, adam, norm) == before));
 }
 

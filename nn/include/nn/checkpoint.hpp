@@ -1,17 +1,28 @@
 // Checkpoints: a model's parameters and buffers (batch-norm running statistics), optionally the
 // optimizer's state and the input normalization, in one file.
 //
-// Format: a NumPy .npz archive (a zip of stored .npy entries, written with xtensor's npy writer)
+// Format: a NumPy .npz archive (a zip of stored .npy entries, read and written with libzip)
 // holding `manifest.json` (format name and version, scalar type, architecture, optimizer
 // configuration, list of entries) and one .npy per tensor: "W[1].npy", "running_mean[2].npy",
-// "optimizer/v/W[1].npy", "normalizer/mean.npy". One file, because one file can be replaced
-// atomically: it is written to a temporary file next to the target, flushed to disk and renamed
-// over it, so a crash leaves the old checkpoint or the new one, never half of one. numpy.load()
-// and unzip read it. zip's CRC-32 of every entry is the checksum: it is verified, and the whole
-// file decoded and matched against the model (scalar type, architecture: layer types,
-// activations, keep_prob, batch norm's ε and momentum; parameter names and shapes; the
-// optimizer state's parameters and shapes), before anything in memory is changed. A refused file
-// throws CheckpointError and leaves model, optimizer and normalizer as they were.
+// "optimizer/v/W[1].npy", "normalizer/mean.npy". numpy.load() and unzip read it.
+//
+// Saving: one file, because one file can be replaced atomically: it is written to a unique
+// temporary file next to the target (`<name>.tmp.<pid>.XXXXXX`), flushed to disk, renamed over it,
+// and the directory is flushed; a crash or a kill leaves the old checkpoint or the new one, never
+// half of one. Only a regular file is replaced: a device, FIFO or directory at the path is
+// refused. A symlink is written through (its target is replaced, the link stays). Temporaries of
+// killed saves are removed by a later save to the same path once stale (see src/atomic_file.hpp).
+// Every failure, a failed directory flush included, throws CheckpointError naming the path and the
+// system's reason; a save that fails before the rename leaves the old file as it was.
+//
+// Loading: zip's CRC-32 of every entry is verified; every .npy header is validated by hand (dtype,
+// order, a 2-D shape matching the entry's size exactly); every manifest field is checked against
+// its type and range, and the architecture's size against the file's own arrays, before anything
+// is built; then the whole file is decoded and matched against the model (scalar type,
+// architecture: layer types, activations, keep_prob, batch norm's ε and momentum; parameter names
+// and shapes; the optimizer state's parameters and shapes; the normalizer's (n_x, 1) statistics)
+// before anything in memory is changed. Every error from a loader is a CheckpointError, and a
+// refused file leaves model, optimizer and normalizer as they were.
 #pragma once
 
 #include <string>

@@ -242,6 +242,68 @@ BOOST_AUTO_TEST_CASE(csv_reader) {
   BOOST_TEST(contains(e, "is not a class label"), e);
 }
 
+// Cases found by fuzzing and by files from other tools; each used to misread or crash.
+BOOST_AUTO_TEST_CASE(csv_bad_and_unusual_files) {
+  helpers::ScratchDir dir("nn-csv-bad");
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    write_bytes(dir.file(name), bytes);
+    return dir.file(name);
+  };
+  // A label beyond any integer: converting it first was undefined behaviour (UBSan).
+  auto e = error_of([&] { nn::read_csv<double>(write("huge.csv", "1,2,1e300\n"), {.classes = 3}); });
+  BOOST_TEST(contains(e, "huge.csv:1: field 3 '1e+300' is not a class label 0..2"), e);
+  e = error_of([&] { nn::read_csv<double>(write("neg.csv", "1,2,-9.3e18\n"), {.classes = 3}); });
+  BOOST_TEST(contains(e, "neg.csv:1: field 3 '-9.3e+18' is not a class label 0..2"), e);
+  // 1e39 is a double but not a float: it used to become inf.
+  e = error_of([&] { nn::read_csv<float>(write("big.csv", "x,y\n1,2\n1e39,3\n")); });
+  BOOST_TEST(contains(e, "big.csv:3: field 1 '1e39' is out of the range of float"), e);
+  BOOST_TEST(nn::read_csv<double>(dir.file("big.csv")).x(1, 0) == 1e39);
+  e = error_of([&] { nn::read_csv<double>(write("bigger.csv", "1,1e400\n")); });
+  BOOST_TEST(contains(e, "bigger.csv:1: field 2 '1e400' is out of the range of double"), e);
+  // A UTF-8 byte order mark made the first data row a "header" and dropped it.
+  const auto bom = nn::read_csv<double>(write("bom.csv", "\xEF\xBB\xBF" "1,2,0\n3,4,1\n"));
+  BOOST_TEST(bom.size() == 2u);
+  BOOST_TEST(bom.x(0, 0) == 1.0);
+  BOOST_TEST(nn::read_csv<double>(write("bomh.csv", "\xEF\xBB\xBF" "a,b\n1,2\n")).size() == 1u);
+  // An empty field in a row of numbers is not a header (it read as one: "no data rows").
+  e = error_of([&] { nn::read_csv<double>(write("gap.csv", "1,,0\n")); });
+  BOOST_TEST(contains(e, "gap.csv:1: field 2 '' is empty"), e);
+  e = error_of([&] { nn::read_csv<double>(write("gap2.csv", "a,b,c\n1,2,0\n4, ,1\n")); });
+  BOOST_TEST(contains(e, "gap2.csv:3: field 2 '' is empty"), e);
+  // A directory read as an empty file.
+  e = error_of([&] { nn::read_csv<double>(dir.path.string()); });
+  BOOST_TEST(contains(e, "read_csv: cannot open " + dir.path.string() + ": it is a directory"), e);
+  e = error_of([&] { nn::read_csv<double>(write("empty.csv", "")); });
+  BOOST_TEST(contains(e, "empty.csv: no data rows (the file is empty)"), e);
+  e = error_of([&] { nn::read_csv<double>(write("head.csv", "\n\na,b\n\n")); });
+  BOOST_TEST(contains(e, "head.csv: no data rows (only a header, on line 3)"), e);
+  // A NUL byte cut the message at the field; it is shown escaped.
+  e = error_of([&] { nn::read_csv<double>(write("nul.csv", std::string("1,2,0\n3,4\0x,1\n", 14))); });
+  BOOST_TEST(contains(e, "nul.csv:2: field 2 '4\\x00x' is not a number"), e);
+  // Quoting (RFC 4180): R's write.csv quotes the header and the row names.
+  const auto r = nn::read_csv<double>(write("r.csv", "\"\",\"x, in cm\",\"label\"\r\n\"1\",0.5,1\r\n\"2\",1.5,0\r\n"));
+  BOOST_TEST((ad::shape_of(r.x) == ad::Shape{2, 2}));
+  BOOST_TEST(r.x(1, 0) == 2.0);
+  BOOST_TEST(r.x(1, 1) == 1.5);
+  BOOST_TEST(r.y(0, 0) == 1.0);
+  e = error_of([&] { nn::read_csv<double>(write("q.csv", "1,2,0\n3,\"4\"x,1\n")); });
+  BOOST_TEST(contains(e, "q.csv:2: malformed quoting"), e);
+  e = error_of([&] { nn::read_csv<double>(write("open.csv", "1,2,0\n3,\"4,1\n5,6,0\n")); });
+  BOOST_TEST(contains(e, "open.csv:2: a quoted field is not closed before the end of the file"), e);
+  // The header's width is the rule, and the message says so.
+  e = error_of([&] { nn::read_csv<double>(write("w.csv", "a,b,c\n1,2\n")); });
+  BOOST_TEST(contains(e, "w.csv:2: 2 fields, but the header has 3"), e);
+  e = error_of([&] { nn::read_csv<double>(write("one.csv", "1\n2\n")); });
+  BOOST_TEST(contains(e, "one.csv:1: needs at least one feature and a target column"), e);
+  e = error_of([&] { nn::read_csv<double>(write("tc.csv", "1,2\n"), {.target_column = 5}); });
+  BOOST_TEST(contains(e, "tc.csv:1: target column 5 does not exist (2 columns)"), e);
+  // A long field is cut in the message.
+  e = error_of([&] { nn::read_csv<double>(write("long.csv", "1,2\n" + std::string(5000, 'z') + ",1\n")); });
+  BOOST_TEST(contains(e, "long.csv:2: field 1 'zzzz"), e);
+  BOOST_TEST(contains(e, "... (5000 bytes)' is not a number"), e);
+  BOOST_TEST(e.size() < 300u);
+}
+
 BOOST_AUTO_TEST_CASE(split_shuffle_and_subset) {
   // Feature 0 is the example's id, so examples can be traced through splits and shuffles.
   nn::Dataset<double> d;

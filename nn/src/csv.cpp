@@ -91,6 +91,10 @@ class CsvReader {
     csv_set_delim(&p, static_cast<unsigned char>(o_.delimiter));
     try {
       feed(p, file);
+      if (file.truncated())
+        throw DataError(fmt::format("read_csv: {}:{}: truncated: the gzip stream ends before its trailer (the CRC-32 "
+                                    "and length that verify the data)",
+                                    path_, line_));
       const int r = csv_fini(&p, end_field, end_record, this);
       rethrow();
       if (r != 0) fail(open_line_, "a quoted field is not closed before the end of the file (a missing closing quote)");

@@ -231,3 +231,25 @@ BOOST_AUTO_TEST_CASE(optimizers_refuse_non_finite_gradients_before_any_update) {
     BOOST_TEST(d.value == xt::ones<double>({2, 2}));
   }
 }
+
+// Batch norm's training forward moves its running statistics before the gradient is known: a
+// refused step puts them back, so evaluation is not poisoned either.
+BOOST_AUTO_TEST_CASE(a_refused_step_leaves_batch_norm_statistics_alone) {
+  auto data = helpers::blobs<float>(4, 3, 4);
+  nn::Sequential<float> m;
+  m.dense(8).batch_norm().activation(Activation::relu).dense(3);
+  nn::Adam<float> adam(0.01);
+  nn::Trainer<float> t(m, nn::Loss::softmax_cross_entropy, adam, quiet(1, 4));
+  const std::vector<std::size_t> batch{0, 1, 2, 3};
+  t.step(data, batch);  // moves the statistics once, from clean data
+  std::vector<ad::Tensor<float>> stats;
+  for (auto& b : m.buffers()) stats.push_back(*b.value);
+  BOOST_TEST(!stats.empty());
+  const auto before = values_of(m);
+  data.x(1, 3) = float(kInf);
+  const auto e = data_error_of([&] { t.step(data, batch); });
+  BOOST_TEST(contains(e, "example 1 of the data set has feature 3 = inf"), e);
+  std::size_t k = 0;
+  for (auto& b : m.buffers()) BOOST_TEST((*b.value == stats[k++]), b.name);
+  BOOST_TEST(unchanged(m, before));
+}

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include "nn/errors.hpp"
@@ -146,19 +147,26 @@ template <class T>
 std::string Trainer<T>::replay_under_anomaly_detection() {
   // The same batch and parameters (nothing was updated), with dropout masks and batch-norm
   // statistics frozen: the replay computes what the step computed, checking every value.
+  // Twice: forward checked, for where a NaN or Inf first appears (an input, a parameter, an
+  // operation's output), then backward checked after an unchecked forward, for the operation whose
+  // gradient first holds one (ReLU hides a NaN input from every forward output after it).
   const bool anomaly = tape_->anomaly_detection(), frozen = tape_->frozen();
-  tape_->set_anomaly_detection(true);
   tape_->set_frozen(true);
-  std::string found = "replaying the step under anomaly detection found no NaN or Inf";
-  try {
-    tape_->forward();
-    tape_->backward(J_);
-  } catch (const ad::Error& e) {
-    found = e.what();
+  std::vector<std::string> found;
+  for (const bool check_forward : {true, false}) {
+    try {
+      tape_->set_anomaly_detection(check_forward);
+      tape_->forward();
+      tape_->set_anomaly_detection(true);
+      tape_->backward(J_);
+    } catch (const ad::Error& e) {
+      found.push_back(e.what());
+    }
   }
   tape_->set_anomaly_detection(anomaly);
   tape_->set_frozen(frozen);
-  return found;
+  if (found.empty()) return "replaying the step under anomaly detection found no NaN or Inf";
+  return fmt::format("{}", fmt::join(found, "; "));
 }
 
 template <class T>

@@ -12,6 +12,7 @@
 
 #include "nn/errors.hpp"
 #include "nn/init.hpp"
+#include "finite.hpp"
 
 namespace nn {
 
@@ -34,6 +35,16 @@ void Dataset<T>::check(const char* what, std::size_t features) const {
   if (features != 0 && this->features() != features)
     throw DataError(fmt::format("{}: the examples have {} features but the model takes {}", what, this->features(),
                                 features));
+}
+
+template <class T>
+void check_finite_features(const ad::Tensor<T>& x, const char* what) {
+  const std::size_t k = detail::first_non_finite(x.data(), x.size());
+  if (k == x.size()) return;
+  const std::size_t n = x.dimension() == 2 ? x.shape()[1] : 1;
+  throw DataError(fmt::format("{}: example {} has feature {} = {}: NaN and infinite features poison every cost and "
+                              "gradient (ReLU even hides them from the cost): remove or impute them first",
+                              what, k / n, k % n, x.data()[k]));
 }
 
 void check_indices(std::span<const std::size_t> indices, std::size_t size, const char* what) {
@@ -155,6 +166,7 @@ void gather_columns(const ad::Tensor<T>& src, std::span<const std::size_t> indic
 
 #define NN_INSTANTIATE(T)                                                                             \
   template struct Dataset<T>;                                                                         \
+  template void check_finite_features(const ad::Tensor<T>&, const char*);                             \
   template Dataset<T> subset(const Dataset<T>&, std::span<const std::size_t>);                        \
   template void shuffle(Dataset<T>&, std::uint64_t);                                                  \
   template Split<T> split(const Dataset<T>&, double, double, std::uint64_t);                          \

@@ -7,41 +7,21 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <zlib.h>
-
 #include "nn/errors.hpp"
+#include "input_file.hpp"
 
 namespace nn {
 
 namespace {
 
-struct GzCloser {
-  void operator()(gzFile f) const { gzclose(f); }
-};
+using detail::InputFile;
 
-// A file that ends early; `got` is how many of the requested bytes were read.
-struct Truncated : DataError {
-  Truncated(const std::string& message, std::size_t got) : DataError(message), got(got) {}
-  std::size_t got;
-};
-
-// Reads exactly n bytes or throws, telling a truncated file from a corrupt stream.
-void read_exact(gzFile f, void* out, std::size_t n, const std::string& path, const char* what) {
-  auto* p = static_cast<unsigned char*>(out);
-  std::size_t done = 0;
-  while (done < n) {
-    const unsigned chunk = unsigned(std::min<std::size_t>(n - done, 1u << 30));
-    const int got = gzread(f, p + done, chunk);
-    if (got < 0) {
-      int code = 0;
-      const char* msg = gzerror(f, &code);
-      throw DataError(fmt::format("read_idx: {}: corrupt data while reading the {}: {}", path, what, msg));
-    }
-    if (got == 0) throw Truncated(fmt::format("read_idx: {}: truncated: the {} needs {} bytes, the file ends after {}",
-                                              path, what, n, done),
-                                  done);
-    done += std::size_t(got);
-  }
+// Reads exactly n bytes or throws "truncated", naming what was being read.
+void read_exact(InputFile& f, void* out, std::size_t n, const char* what) {
+  const std::size_t got = f.read(out, n);
+  if (got < n)
+    throw DataError(fmt::format("read_idx: {}: truncated: the {} needs {} bytes, the file ends after {}", f.path(),
+                                what, n, got));
 }
 
 // The element count a header declares, refused when it overflows or is beyond any data set this
@@ -61,46 +41,57 @@ std::size_t element_count(const std::vector<std::size_t>& dims, const std::strin
   return total;
 }
 
-// Reads `total` bytes of data, growing the buffer only as data arrives: a header that claims more
-// than the file holds costs a "truncated" error, not an allocation of the claim.
-std::vector<std::uint8_t> read_data(gzFile f, std::size_t total, const std::string& path) {
+// A header that claims more data than the file can hold is refused before anything is allocated:
+// a plain file holds exactly what follows its header, a gzip file at most 1032 times its size.
+void check_claim(const InputFile& f, std::size_t total, std::size_t header_bytes) {
+  const std::uint64_t room = f.max_data_size() - std::min<std::uint64_t>(f.max_data_size(), header_bytes);
+  if (total <= room) return;
+  if (!f.compressed())
+    throw DataError(fmt::format("read_idx: {}: truncated: the header declares {} bytes of data, the file holds {}",
+                                f.path(), total, room));
+  throw DataError(fmt::format("read_idx: {}: the header declares {} bytes of data, more than the {} a gzip file of {} "
+                              "bytes can hold (truncated file or corrupt header)",
+                              f.path(), total, room, f.file_size()));
+}
+
+// Reads `total` bytes of data, growing the buffer only as data arrives (a gzip file's bound is
+// loose): a header that claims more than the file holds costs a "truncated" error, not the claim.
+std::vector<std::uint8_t> read_data(InputFile& f, std::size_t total) {
   constexpr std::size_t first_chunk = std::size_t(1) << 24;
   std::vector<std::uint8_t> data;
   while (data.size() < total) {
     const std::size_t done = data.size();
     data.resize(std::min(total, std::max(first_chunk, 2 * done)));
-    try {
-      read_exact(f, data.data() + done, data.size() - done, path, "data");
-    } catch (const Truncated& t) {
+    const std::size_t got = f.read(data.data() + done, data.size() - done);
+    if (got < data.size() - done)
       throw DataError(fmt::format("read_idx: {}: truncated: the header declares {} bytes of data, the file holds {}",
-                                  path, total, done + t.got));
-    }
+                                  f.path(), total, done + got));
   }
   return data;
 }
 
-// Data past what the header declares means the header does not describe the file.
-void expect_end(gzFile f, std::size_t total, const std::string& path) {
+// The file must end with the data: more bytes mean the header does not describe the file, and a
+// gzip stream must reach its trailer, whose CRC-32 and length verify everything read.
+void expect_end(InputFile& f, std::size_t total) {
+  constexpr std::size_t enough = std::size_t(1) << 20;  // to say how many follow, up to a point
   unsigned char extra[4096];
-  std::size_t more = 0;
-  int got;
-  while ((got = gzread(f, extra, sizeof extra)) > 0) more += std::size_t(got);
-  if (got < 0) {  // the end of a gzip stream is where its CRC is checked
-    int code = 0;
-    throw DataError(fmt::format("read_idx: {}: corrupt data at the end of the file: {}", path, gzerror(f, &code)));
-  }
+  std::size_t more = 0, got;
+  while (more < enough && (got = f.read(extra, sizeof extra)) > 0) more += got;
   if (more)
-    throw DataError(fmt::format("read_idx: {}: {} bytes follow the {} bytes of data the header declares", path, more,
-                                total));
+    throw DataError(fmt::format("read_idx: {}: {}{} bytes follow the {} bytes of data the header declares", f.path(),
+                                more >= enough ? "more than " : "", more, total));
+  if (f.truncated())
+    throw DataError(fmt::format("read_idx: {}: truncated: the gzip stream ends before its trailer (the CRC-32 and "
+                                "length that verify the data)",
+                                f.path()));
 }
 
 }  // namespace
 
 IdxArray read_idx(const std::string& path, std::size_t max_items) {
-  std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));
-  if (!f) throw DataError(fmt::format("read_idx: cannot open {}: {}", path, std::strerror(errno)));
+  InputFile f(path, "read_idx");
   unsigned char magic[4];
-  read_exact(f.get(), magic, 4, path, "header");
+  read_exact(f, magic, 4, "header");
   if (magic[0] != 0 || magic[1] != 0)
     throw DataError(fmt::format("read_idx: {} is not an IDX file (magic {:02x}{:02x}{:02x}{:02x})", path, magic[0],
                                 magic[1], magic[2], magic[3]));
@@ -112,16 +103,18 @@ IdxArray read_idx(const std::string& path, std::size_t max_items) {
   IdxArray a;
   for (int d = 0; d < magic[3]; ++d) {
     unsigned char be[4];
-    read_exact(f.get(), be, 4, path, "header");
+    read_exact(f, be, 4, "header");
     const std::size_t n = (std::size_t(be[0]) << 24) | (std::size_t(be[1]) << 16) | (std::size_t(be[2]) << 8) | be[3];
     a.dims.push_back(n);
   }
-  element_count(a.dims, path);  // the whole file's claim, checked even when only a head is read
+  const std::size_t header_bytes = 4 + 4 * std::size_t(magic[3]);
+  const std::size_t whole = element_count(a.dims, path);  // the whole file's claim, checked even for a head
   const bool head_only = max_items != 0 && max_items < a.dims[0];
   if (head_only) a.dims[0] = max_items;
   const std::size_t total = element_count(a.dims, path);
-  a.data = read_data(f.get(), total, path);
-  if (!head_only) expect_end(f.get(), total, path);
+  check_claim(f, head_only ? total : whole, header_bytes);
+  a.data = read_data(f, total);
+  if (!head_only) expect_end(f, total);
   return a;
 }
 

@@ -18,6 +18,7 @@ template <class T>
 void Normalizer<T>::fit(const ad::Tensor<T>& x) {
   const std::size_t m = x.shape()[0], n = x.shape()[1];
   if (m == 0) throw DataError("Normalizer::fit: no training examples");
+  check_finite_features(x, "Normalizer::fit");  // else μ and σ of the feature are NaN
   std::vector<double> sum(n, 0), sq(n, 0);
   for (std::size_t i = 0; i < m; ++i) {
     const T* row = x.data() + i * n;
@@ -50,6 +51,7 @@ void Normalizer<T>::apply(ad::Tensor<T>& x) const {
   const std::size_t m = x.shape()[0], n = x.shape()[1];
   if (n != mean.shape()[0])
     throw DataError(fmt::format("Normalizer::apply: fitted on {} features but the data has {}", mean.shape()[0], n));
+  check_finite_features(x, "Normalizer::apply");  // before anything is changed
   std::vector<T> inv(n);
   for (std::size_t k = 0; k < n; ++k) inv[k] = T(1) / stddev(k, 0);
   const T* mu = mean.data();

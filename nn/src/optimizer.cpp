@@ -1,6 +1,7 @@
 #include "nn/optimizer.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 #include <autodiff/parallel.hpp>
 
 #include "nn/errors.hpp"
+#include "finite.hpp"
 
 namespace nn {
 
@@ -124,7 +126,6 @@ void Optimizer<T>::bind(const std::vector<ad::Parameter<T>*>& params) {
 template <class T>
 void Optimizer<T>::step(const std::vector<ad::Parameter<T>*>& params) {
   bind(params);
-  ++t_;
   std::size_t elements = 0;
   for (auto* p : params) {
     if (!p->trainable) continue;
@@ -138,6 +139,8 @@ void Optimizer<T>::step(const std::vector<ad::Parameter<T>*>& params) {
   // GEMM that just wrote its gradient (see ad::parallel_for), for one hand-over per step.
   const std::size_t per = slot_count_;  // not slots().size(): that builds a vector every step
   const std::size_t parts = elements >= 2 * kGrain ? std::size_t(ad::parallel_threads()) : 1;
+  check_finite(params, parts);
+  ++t_;
   const T alpha = T(alpha_);
   ad::parallel_for(parts, 1, [&](std::size_t first, std::size_t last) {
     for (std::size_t k = 0; k < params.size(); ++k) {
@@ -147,6 +150,35 @@ void Optimizer<T>::step(const std::vector<ad::Parameter<T>*>& params) {
       update(p, per ? &bound_slots_[k * per] : nullptr, alpha, n * first / parts, n * last / parts);
     }
   });
+}
+
+// A pass over every gradient before the update pass, split over the threads as the update is:
+// an update cannot be undone (SGD's, and the moments of the others), so it must not start before
+// every gradient is known to be finite. The gradients were just written by backward and are
+// mostly in cache; the pass is memory-bound integer AND/MAX (see finite.hpp).
+template <class T>
+void Optimizer<T>::check_finite(const std::vector<ad::Parameter<T>*>& params, std::size_t parts) const {
+  std::atomic<bool> bad{false};
+  ad::parallel_for(parts, 1, [&](std::size_t first, std::size_t last) {
+    for (auto* p : params) {
+      if (!p->trainable) continue;
+      const std::size_t n = p->grad.size();
+      if (!detail::all_finite(p->grad.data(), n * first / parts, n * last / parts)) {
+        bad.store(true, std::memory_order_relaxed);
+        return;
+      }
+    }
+  });
+  if (!bad.load()) return;
+  for (auto* p : params) {
+    if (!p->trainable) continue;
+    const std::size_t n = p->grad.size(), k = detail::first_non_finite(p->grad.data(), n);
+    if (k < n)
+      throw NonFiniteGradient(fmt::format("{}: the gradient of {} is not finite (element {} of {} is {}): the "
+                                          "update was not applied",
+                                          name(), p->name, k, n, p->grad.data()[k]),
+                              p->name, k);
+  }
 }
 
 template <class T>

@@ -54,6 +54,7 @@ template <class T>
 ad::Tensor<T> Predictor<T>::probabilities(const ad::Tensor<T>& x) {
   const std::size_t m = x.shape()[0];
   if (!model_.built()) throw ConfigError("predict: the model is not built (train it or load a checkpoint)");
+  check_finite_features(x, "predict");
   record(x.shape()[1], model_.output_size());
   ad::Tensor<T> out = ad::Tensor<T>::from_shape({model_.output_size(), m});
   for (std::size_t begin = 0; begin < m; begin += batch_) {
@@ -77,6 +78,7 @@ Evaluation Predictor<T>::evaluate(const Dataset<T>& data) {
   // Recording would build an unbuilt model with fresh random weights and score those.
   if (!model_.built()) throw ConfigError("evaluate: the model is not built (train it or load a checkpoint)");
   check_targets(loss_, data, "evaluate");
+  check_finite_features(data.x, "evaluate");
   record(data.features(), data.outputs());
   Evaluation e;
   const std::size_t m = data.size();

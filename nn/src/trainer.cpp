@@ -6,9 +6,11 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include "nn/errors.hpp"
+#include "finite.hpp"
 #include "progress.hpp"
 
 namespace nn {
@@ -109,6 +111,8 @@ void Trainer<T>::record(std::size_t n_x, std::size_t n_y, std::size_t batch) {
   J_.named("J");
   tape_->set_frozen(false);
   params_ = model_.parameters();
+  buffers_ = model_.buffers();
+  buffer_backup_.resize(buffers_.size());
 }
 
 template <class T>
@@ -121,11 +125,69 @@ double Trainer<T>::step(const Dataset<T>& data, std::span<const std::size_t> bat
   record(n_x, n_y, batch.size());
   gather_rows(data.x, batch, tape_->input_buffer(X_, {batch.size(), n_x}));
   gather_columns(data.y, batch, tape_->input_buffer(Y_, {n_y, batch.size()}));
+  // Batch norm's forward moves its running statistics: kept to be put back if the step is refused
+  // (a few values per feature, copied without allocating once the shapes are set).
+  for (std::size_t k = 0; k < buffers_.size(); ++k) buffer_backup_[k] = *buffers_[k].value;
   tape_->forward();
   tape_->backward(J_);
-  optimizer_.step(params_);
+  const double J = double(tape_->value(J_.index())(0, 0));  // not J_.value(): that checks the tape's liveness under a lock
+  if (!std::isfinite(J)) refuse_step(data, batch, fmt::format("the cost is {}", J));
+  try {
+    optimizer_.step(params_);
+  } catch (const NonFiniteGradient& g) {
+    const auto& grad = model_.parameter(g.parameter).grad;
+    refuse_step(data, batch, fmt::format("the gradient of {} is not finite (element {} of {} is {})", g.parameter,
+                                         g.element, grad.size(), grad.data()[g.element]));
+  }
   ++steps_;
-  return double(tape_->value(J_.index())(0, 0));  // not J_.value(): that checks the tape's liveness under a lock
+  return J;
+}
+
+template <class T>
+std::string Trainer<T>::replay_under_anomaly_detection() {
+  // The same batch and parameters (nothing was updated), with dropout masks and batch-norm
+  // statistics frozen: the replay computes what the step computed, checking every value.
+  // Twice: forward checked, for where a NaN or Inf first appears (an input, a parameter, an
+  // operation's output), then backward checked after an unchecked forward, for the operation whose
+  // gradient first holds one (ReLU hides a NaN input from every forward output after it).
+  const bool anomaly = tape_->anomaly_detection(), frozen = tape_->frozen();
+  tape_->set_frozen(true);
+  std::vector<std::string> found;
+  for (const bool check_forward : {true, false}) {
+    try {
+      tape_->set_anomaly_detection(check_forward);
+      tape_->forward();
+      tape_->set_anomaly_detection(true);
+      tape_->backward(J_);
+    } catch (const ad::Error& e) {
+      found.push_back(e.what());
+    }
+  }
+  tape_->set_anomaly_detection(anomaly);
+  tape_->set_frozen(frozen);
+  if (found.empty()) return "replaying the step under anomaly detection found no NaN or Inf";
+  return fmt::format("{}", fmt::join(found, "; "));
+}
+
+template <class T>
+void Trainer<T>::refuse_step(const Dataset<T>& data, std::span<const std::size_t> batch, const std::string& problem) {
+  for (std::size_t k = 0; k < buffers_.size(); ++k) *buffers_[k].value = buffer_backup_[k];
+  const std::string where =
+      fit_epoch_ ? fmt::format("Trainer::step {} (epoch {})", steps_ + 1, fit_epoch_) : fmt::format("Trainer::step {}", steps_ + 1);
+  fit_epoch_ = 0;  // the throw leaves fit
+  const std::string origin = replay_under_anomaly_detection();
+  // fit refuses such data up front; step() on its own may be handed it.
+  const std::size_t n = data.features();
+  for (auto i : batch) {
+    const T* row = data.x.data() + i * n;
+    if (const auto f = detail::first_non_finite(row, n); f < n)
+      throw DataError(fmt::format("{}: {}: example {} of the data set has feature {} = {} ({}): the update was not "
+                                  "applied",
+                                  where, problem, i, f, row[f], origin));
+  }
+  throw ConfigError(fmt::format("{}: {} ({}): the update was not applied (learning rate {} too large? inputs on "
+                                "very different scales? a Normalizer helps)",
+                                where, problem, origin, optimizer_.learning_rate()));
 }
 
 template <class T>
@@ -139,12 +201,14 @@ History Trainer<T>::fit(const Dataset<T>& train, const Dataset<T>* dev) {
   const std::size_t n_x = model_.built() ? model_.input_size() : 0;
   train.check("fit: training set", n_x);
   check_targets(loss_, train, "fit: training set");
+  check_finite_features(train.x, "fit: training set");
   if (dev) {
     dev->check("fit: dev set", n_x);
     if (dev->features() != train.features() || dev->outputs() != train.outputs())
       throw DataError(fmt::format("fit: the training set has {} features and {} outputs, the dev set {} and {}",
                                   train.features(), train.outputs(), dev->features(), dev->outputs()));
     check_targets(loss_, *dev, "fit: dev set");
+    check_finite_features(dev->x, "fit: dev set");
   }
   check_output_activation(model_, loss_);
   check_batch_norm_batches(model_, train.size(), options_.batch_size);
@@ -186,11 +250,9 @@ History Trainer<T>::fit(const Dataset<T>& train, const Dataset<T>* dev) {
     std::size_t right = 0, seen = 0;
     for (std::size_t k = 0; k < batches.count(); ++k) {
       const auto idx = batches[k];
+      fit_epoch_ = epochs_done_ + 1;  // for step's messages
       const double J = step(train, idx);
-      if (!std::isfinite(J))
-        throw ConfigError(fmt::format("fit: the cost became {} at epoch {}, step {} (learning rate {} too large? "
-                                      "tape().set_anomaly_detection(true) names the operation)",
-                                      J, epochs_done_ + 1, steps_, optimizer_.learning_rate()));
+      fit_epoch_ = 0;
       cost_sum += J * double(idx.size());
       seen += idx.size();
       if (classify) right += count_correct(tape_->value(out_.index()), train, idx);

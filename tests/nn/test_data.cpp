@@ -44,6 +44,15 @@ void write_idx(const std::string& path, const std::vector<std::uint32_t>& dims, 
   }
 }
 
+std::string bytes_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
 template <class F>
 std::string error_of(F f) {
   return test_support::message_of<nn::DataError>(f);
@@ -70,6 +79,10 @@ BOOST_AUTO_TEST_CASE(real_fashion_mnist_head, *boost::unit_test::precondition(fa
   BOOST_TEST(std::vector<std::int32_t>(labels.begin(), labels.begin() + 12) == head, tt::per_element());
   BOOST_TEST(std::count(labels.begin(), labels.end(), 0) == 32);
   BOOST_TEST(nn::fashion_mnist_classes()[9] == "Ankle boot");
+  // A whole file, read to its gzip trailer and verified by its CRC-32.
+  const auto test_labels = nn::read_idx(fashion + "/t10k-labels-idx1-ubyte.gz");
+  BOOST_TEST(test_labels.data.size() == 10000u);
+  BOOST_TEST(std::count(test_labels.data.begin(), test_labels.data.end(), std::uint8_t(9)) == 1000);
 }
 
 BOOST_AUTO_TEST_CASE(synthetic_idx_plain_and_gzip) {
@@ -122,11 +135,13 @@ BOOST_AUTO_TEST_CASE(idx_headers_that_do_not_fit_the_data_are_refused) {
     e = error_of([&] { nn::read_idx(dir.file("wrap" + suffix)); });
     BOOST_TEST(contains(e, "wrap" + suffix + ": the header's sizes (65536, 65536, 65536, 65536) multiply past 2^64"),
                e);
-    // Plausible sizes, but more than the file holds: truncated, with both byte counts.
+    // Plausible sizes, but more than the file holds: refused against the file's size before
+    // allocating (a gzip file of 30-odd bytes cannot inflate to 47 MB).
     write_idx(dir.file("short" + suffix), {60000, 28, 28}, std::vector<std::uint8_t>(1000, 1), gz);
     e = error_of([&] { nn::read_idx(dir.file("short" + suffix)); });
-    BOOST_TEST(contains(e, "short" + suffix + ": truncated: the header declares 47040000 bytes of data, "
-                           "the file holds 1000"),
+    BOOST_TEST(contains(e, "short" + suffix + (gz ? ": the header declares 47040000 bytes of data, more than the "
+                                                  : ": truncated: the header declares 47040000 bytes of data, "
+                                                    "the file holds 1000")),
                e);
     // Fewer than the file holds: the header does not describe the file either.
     write_idx(dir.file("long" + suffix), {2, 2}, {1, 2, 3, 4, 5, 6}, gz);
@@ -135,6 +150,61 @@ BOOST_AUTO_TEST_CASE(idx_headers_that_do_not_fit_the_data_are_refused) {
     BOOST_TEST(nn::read_idx(dir.file("long" + suffix), 1).data == (std::vector<std::uint8_t>{1, 2}),
                tt::per_element());  // a head is still read
   }
+}
+
+// zlib's gzread took a gzip stream that ends before its 8-byte trailer (CRC-32, length) as a
+// normal end of file, so a corrupted byte went unnoticed, and it skipped bytes after the stream.
+BOOST_AUTO_TEST_CASE(gzip_idx_is_verified_to_its_trailer) {
+  helpers::ScratchDir dir("nn-idx-gzip");
+  std::vector<std::uint8_t> pixels(2 * 50);
+  std::iota(pixels.begin(), pixels.end(), std::uint8_t(1));
+  // Level 0 stores the bytes as they are: a changed byte is still valid deflate, only the CRC tells.
+  auto stored = [&](const std::string& name) {
+    gzFile f = gzopen(dir.file(name).c_str(), "wb0");
+    std::string raw{0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 50};
+    raw.append(pixels.begin(), pixels.end());
+    gzwrite(f, raw.data(), unsigned(raw.size()));
+    gzclose(f);
+    return bytes_of(dir.file(name));
+  };
+  const std::string good = stored("good.gz");
+  BOOST_TEST(nn::read_idx(dir.file("good.gz")).data == pixels, tt::per_element());
+  const std::size_t data_byte = good.size() - 8 - 10;  // a pixel inside the stored block
+  write_bytes(dir.file("no-trailer.gz"), good.substr(0, good.size() - 8));
+  auto e = error_of([&] { nn::read_idx(dir.file("no-trailer.gz")); });
+  BOOST_TEST(contains(e, "no-trailer.gz: truncated: the gzip stream ends before its trailer"), e);
+  std::string flipped = good.substr(0, good.size() - 8);
+  flipped[data_byte] ^= 0x40;
+  write_bytes(dir.file("flipped-no-trailer.gz"), flipped);
+  e = error_of([&] { nn::read_idx(dir.file("flipped-no-trailer.gz")); });
+  BOOST_TEST(contains(e, "flipped-no-trailer.gz: truncated: the gzip stream ends before its trailer"), e);
+  flipped = good;
+  flipped[data_byte] ^= 0x40;
+  write_bytes(dir.file("flipped.gz"), flipped);
+  e = error_of([&] { nn::read_idx(dir.file("flipped.gz")); });
+  BOOST_TEST(contains(e, "flipped.gz: corrupt gzip data near byte"), e);
+  BOOST_TEST(contains(e, "the CRC-32 in the gzip trailer does not match the data"), e);
+  flipped = good;
+  flipped[good.size() - 2] ^= 1;  // the length field of the trailer
+  write_bytes(dir.file("length.gz"), flipped);
+  e = error_of([&] { nn::read_idx(dir.file("length.gz")); });
+  BOOST_TEST(contains(e, "the length in the gzip trailer does not match the data"), e);
+  write_bytes(dir.file("garbage.gz"), good + "junk!");
+  e = error_of([&] { nn::read_idx(dir.file("garbage.gz")); });
+  BOOST_TEST(contains(e, "garbage.gz: 5 bytes that are not gzip data follow the end of the gzip stream at byte " +
+                             std::to_string(good.size())),
+             e);
+  write_bytes(dir.file("zeros.gz"), good + std::string(3, '\0'));  // padding is garbage too
+  BOOST_CHECK_THROW(nn::read_idx(dir.file("zeros.gz")), nn::DataError);
+  // Two gzip members read as one stream, as gzip(1) does: the data split across them.
+  const std::string one = stored("one.gz");
+  gzFile f = gzopen(dir.file("rest.gz").c_str(), "wb");
+  gzclose(f);  // an empty member
+  write_bytes(dir.file("two.gz"), one + bytes_of(dir.file("rest.gz")));
+  BOOST_TEST(nn::read_idx(dir.file("two.gz")).data == pixels, tt::per_element());
+  // A directory used to read as an empty file.
+  e = error_of([&] { nn::read_idx(dir.path.string()); });
+  BOOST_TEST(contains(e, "cannot open " + dir.path.string() + ": it is a directory"), e);
 }
 
 BOOST_AUTO_TEST_CASE(csv_refuses_non_finite_fields) {
@@ -170,6 +240,68 @@ BOOST_AUTO_TEST_CASE(csv_reader) {
   std::ofstream(dir.file("d.csv")) << "1,2,0.5\n";
   e = error_of([&] { nn::read_csv<double>(dir.file("d.csv"), {.classes = 2}); });
   BOOST_TEST(contains(e, "is not a class label"), e);
+}
+
+// Cases found by fuzzing and by files from other tools; each used to misread or crash.
+BOOST_AUTO_TEST_CASE(csv_bad_and_unusual_files) {
+  helpers::ScratchDir dir("nn-csv-bad");
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    write_bytes(dir.file(name), bytes);
+    return dir.file(name);
+  };
+  // A label beyond any integer: converting it first was undefined behaviour (UBSan).
+  auto e = error_of([&] { nn::read_csv<double>(write("huge.csv", "1,2,1e300\n"), {.classes = 3}); });
+  BOOST_TEST(contains(e, "huge.csv:1: field 3 '1e+300' is not a class label 0..2"), e);
+  e = error_of([&] { nn::read_csv<double>(write("neg.csv", "1,2,-9.3e18\n"), {.classes = 3}); });
+  BOOST_TEST(contains(e, "neg.csv:1: field 3 '-9.3e+18' is not a class label 0..2"), e);
+  // 1e39 is a double but not a float: it used to become inf.
+  e = error_of([&] { nn::read_csv<float>(write("big.csv", "x,y\n1,2\n1e39,3\n")); });
+  BOOST_TEST(contains(e, "big.csv:3: field 1 '1e39' is out of the range of float"), e);
+  BOOST_TEST(nn::read_csv<double>(dir.file("big.csv")).x(1, 0) == 1e39);
+  e = error_of([&] { nn::read_csv<double>(write("bigger.csv", "1,1e400\n")); });
+  BOOST_TEST(contains(e, "bigger.csv:1: field 2 '1e400' is out of the range of double"), e);
+  // A UTF-8 byte order mark made the first data row a "header" and dropped it.
+  const auto bom = nn::read_csv<double>(write("bom.csv", "\xEF\xBB\xBF" "1,2,0\n3,4,1\n"));
+  BOOST_TEST(bom.size() == 2u);
+  BOOST_TEST(bom.x(0, 0) == 1.0);
+  BOOST_TEST(nn::read_csv<double>(write("bomh.csv", "\xEF\xBB\xBF" "a,b\n1,2\n")).size() == 1u);
+  // An empty field in a row of numbers is not a header (it read as one: "no data rows").
+  e = error_of([&] { nn::read_csv<double>(write("gap.csv", "1,,0\n")); });
+  BOOST_TEST(contains(e, "gap.csv:1: field 2 '' is empty"), e);
+  e = error_of([&] { nn::read_csv<double>(write("gap2.csv", "a,b,c\n1,2,0\n4, ,1\n")); });
+  BOOST_TEST(contains(e, "gap2.csv:3: field 2 '' is empty"), e);
+  // A directory read as an empty file.
+  e = error_of([&] { nn::read_csv<double>(dir.path.string()); });
+  BOOST_TEST(contains(e, "read_csv: cannot open " + dir.path.string() + ": it is a directory"), e);
+  e = error_of([&] { nn::read_csv<double>(write("empty.csv", "")); });
+  BOOST_TEST(contains(e, "empty.csv: no data rows (the file is empty)"), e);
+  e = error_of([&] { nn::read_csv<double>(write("head.csv", "\n\na,b\n\n")); });
+  BOOST_TEST(contains(e, "head.csv: no data rows (only a header, on line 3)"), e);
+  // A NUL byte cut the message at the field; it is shown escaped.
+  e = error_of([&] { nn::read_csv<double>(write("nul.csv", std::string("1,2,0\n3,4\0x,1\n", 14))); });
+  BOOST_TEST(contains(e, "nul.csv:2: field 2 '4\\x00x' is not a number"), e);
+  // Quoting (RFC 4180): R's write.csv quotes the header and the row names.
+  const auto r = nn::read_csv<double>(write("r.csv", "\"\",\"x, in cm\",\"label\"\r\n\"1\",0.5,1\r\n\"2\",1.5,0\r\n"));
+  BOOST_TEST((ad::shape_of(r.x) == ad::Shape{2, 2}));
+  BOOST_TEST(r.x(1, 0) == 2.0);
+  BOOST_TEST(r.x(1, 1) == 1.5);
+  BOOST_TEST(r.y(0, 0) == 1.0);
+  e = error_of([&] { nn::read_csv<double>(write("q.csv", "1,2,0\n3,\"4\"x,1\n")); });
+  BOOST_TEST(contains(e, "q.csv:2: malformed quoting"), e);
+  e = error_of([&] { nn::read_csv<double>(write("open.csv", "1,2,0\n3,\"4,1\n5,6,0\n")); });
+  BOOST_TEST(contains(e, "open.csv:2: a quoted field is not closed before the end of the file"), e);
+  // The header's width is the rule, and the message says so.
+  e = error_of([&] { nn::read_csv<double>(write("w.csv", "a,b,c\n1,2\n")); });
+  BOOST_TEST(contains(e, "w.csv:2: 2 fields, but the header has 3"), e);
+  e = error_of([&] { nn::read_csv<double>(write("one.csv", "1\n2\n")); });
+  BOOST_TEST(contains(e, "one.csv:1: needs at least one feature and a target column"), e);
+  e = error_of([&] { nn::read_csv<double>(write("tc.csv", "1,2\n"), {.target_column = 5}); });
+  BOOST_TEST(contains(e, "tc.csv:1: target column 5 does not exist (2 columns)"), e);
+  // A long field is cut in the message.
+  e = error_of([&] { nn::read_csv<double>(write("long.csv", "1,2\n" + std::string(5000, 'z') + ",1\n")); });
+  BOOST_TEST(contains(e, "long.csv:2: field 1 'zzzz"), e);
+  BOOST_TEST(contains(e, "... (5000 bytes)' is not a number"), e);
+  BOOST_TEST(e.size() < 300u);
 }
 
 BOOST_AUTO_TEST_CASE(split_shuffle_and_subset) {

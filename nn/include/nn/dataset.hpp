@@ -27,6 +27,13 @@ struct Dataset {
   void check(const char* what = "data set", std::size_t features = 0) const;
 };
 
+// Throws DataError "<what>: example i has feature k = nan" for the first NaN or ±Inf of x_rows
+// (m, n_x): one would poison every cost, gradient and statistic computed from it (ReLU even maps
+// NaN to 0 forward, hiding it from the cost). One vectorized pass; fit, evaluate, predict and the
+// normalizer call it where data enters.
+template <class T>
+void check_finite_features(const ad::Tensor<T>& x_rows, const char* what);
+
 // Throws DataError (naming `what`, the index, its position and `size`) unless every index is below
 // `size`: indices address rows in memory, so one out of range reads (or crashes) past the data.
 void check_indices(std::span<const std::size_t> indices, std::size_t size, const char* what);

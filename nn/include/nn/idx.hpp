@@ -15,9 +15,12 @@ struct IdxArray {
   std::vector<std::uint8_t> data;
 };
 
-// Reads an IDX file of unsigned bytes (type 0x08), .gz or plain. max_items > 0 reads only the
-// first items along dimension 0. Throws DataError naming the file: missing, not IDX, another
-// element type, truncated, corrupt gzip stream.
+// Reads an IDX file of unsigned bytes (type 0x08), gzip-compressed (told by its magic bytes, not
+// its name) or plain. max_items > 0 reads only the first items along dimension 0 (the rest of the
+// file, and so a gzip trailer, is then not read or verified). Throws DataError naming the file:
+// missing or a directory, not IDX, another element type, a header that claims more data than the
+// file can hold (refused before allocating) or less than it holds, truncated, a gzip stream that
+// is corrupt, fails its CRC-32 or length check, ends before its trailer or is followed by garbage.
 IdxArray read_idx(const std::string& path, std::size_t max_items = 0);
 
 // Images and labels as a data set: x (m, rows·cols) with pixels scaled by `scale` (1/255 maps

@@ -12,9 +12,20 @@
 
 #include <autodiff/autodiff.hpp>
 
+#include "nn/errors.hpp"
 #include "nn/schedule.hpp"
 
 namespace nn {
+
+// Thrown by Optimizer::step, before it changes any value, moment or step count, when a gradient
+// holds NaN or ±Inf: the update would write NaN into the parameter and, for good, into the
+// optimizer's moments. Names the first such parameter (in the order given) and its element.
+struct NonFiniteGradient : ConfigError {
+  NonFiniteGradient(const std::string& message, std::string parameter_, std::size_t element_)
+      : ConfigError(message), parameter(std::move(parameter_)), element(element_) {}
+  std::string parameter;
+  std::size_t element;  // flat (row-major) index into the gradient
+};
 
 template <class T>
 class Optimizer {
@@ -24,6 +35,7 @@ class Optimizer {
 
   virtual std::string name() const = 0;
   // One update of every trainable parameter from its gradient, at the current learning rate.
+  // Throws NonFiniteGradient, and updates nothing, when a gradient is not finite.
   void step(const std::vector<ad::Parameter<T>*>& params);
 
   // The schedule's rate for `epoch` (from 0) becomes the current one. The trainer calls it.
@@ -58,6 +70,8 @@ class Optimizer {
 
  private:
   void bind(const std::vector<ad::Parameter<T>*>& params);
+  // Throws NonFiniteGradient naming the first gradient that holds NaN or ±Inf.
+  void check_finite(const std::vector<ad::Parameter<T>*>& params, std::size_t parts) const;
 
   double alpha0_, alpha_;
   Schedule schedule_;

@@ -71,6 +71,10 @@ class Trainer {
 
   // One step on the examples `batch` of `data`: gathers them into the graph's inputs, forward,
   // backward, optimizer update. Returns the cost J of the mini-batch (before the update).
+  // When the cost or a gradient is not finite, nothing is updated (parameters, optimizer state,
+  // batch-norm statistics): the step is replayed under anomaly detection and refused with the
+  // block and the operation that produced it, as DataError when an example of the batch holds
+  // NaN/Inf, ConfigError otherwise (divergence).
   double step(const Dataset<T>& data, std::span<const std::size_t> batch);
   // Loss and accuracy on a data set, in evaluation mode.
   Evaluation evaluate(const Dataset<T>& data);
@@ -97,6 +101,9 @@ class Trainer {
 
  private:
   void record(std::size_t n_x, std::size_t n_y, std::size_t batch);
+  std::string replay_under_anomaly_detection();
+  [[noreturn]] void refuse_step(const Dataset<T>& data, std::span<const std::size_t> batch,
+                                const std::string& problem);
 
   Sequential<T>& model_;
   Loss loss_;
@@ -105,10 +112,13 @@ class Trainer {
   std::unique_ptr<ad::Tape<T>> tape_;
   ad::Var<T> X_, Y_, out_, J_;
   std::vector<ad::Parameter<T>*> params_;
+  std::vector<Buffer<T>> buffers_;
+  std::vector<ad::Tensor<T>> buffer_backup_;
   std::unique_ptr<Predictor<T>> predictor_;
   std::vector<StepCallback> step_callbacks_;
   std::vector<EpochCallback> epoch_callbacks_;
   std::size_t steps_ = 0, epochs_done_ = 0;
+  std::size_t fit_epoch_ = 0;  // the epoch fit is in, for step's messages (0: outside fit)
   bool stop_ = false;
   std::mt19937_64 rng_;  // shuffling; successive fit() calls continue its stream
 };

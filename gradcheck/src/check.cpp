@@ -21,16 +21,38 @@ std::vector<std::size_t> every_element(std::size_t n) {
   return idx;
 }
 
-// A seeded sample of k of 0 … n−1 (all of them when n ≤ k), in order for readability.
-std::vector<std::size_t> sample(std::size_t n, std::size_t k, std::mt19937_64& rng) {
-  std::vector<std::size_t> idx = every_element(n);
-  if (n <= k) return idx;
-  // Partial Fisher–Yates: the first k of a seeded permutation.
-  for (std::size_t j = 0; j < k; ++j) {
-    std::uniform_int_distribution<std::size_t> pick(j, n - 1);
-    std::swap(idx[j], idx[pick(rng)]);
+// A seeded permutation of 0 … n−1.
+std::vector<std::size_t> permutation(std::size_t n, std::mt19937_64& rng) {
+  std::vector<std::size_t> p = every_element(n);
+  std::shuffle(p.begin(), p.end(), rng);
+  return p;
+}
+
+// A seeded sample of at least k elements of a (rows, cols) block, stratified so that every row and
+// every column holds one (a bug confined to one unit or one input feature is never missed): the
+// "diagonal" (row_perm[t mod rows], col_perm[t mod cols]) for t < max(rows, cols) — distinct,
+// since the longer side's index is t itself — then the rest drawn at random; in order.
+std::vector<std::size_t> stratified_sample(std::size_t rows, std::size_t cols, std::size_t k, std::mt19937_64& rng) {
+  const std::size_t n = rows * cols, cover = std::max(rows, cols);
+  if (n <= std::max(k, cover)) return every_element(n);
+  const auto row_perm = permutation(rows, rng), col_perm = permutation(cols, rng);
+  std::vector<bool> taken(n, false);
+  std::vector<std::size_t> idx;
+  idx.reserve(std::max(k, cover));
+  for (std::size_t t = 0; t < cover; ++t) {
+    const std::size_t i = row_perm[t % rows] * cols + col_perm[t % cols];
+    taken[i] = true;
+    idx.push_back(i);
   }
-  idx.resize(k);
+  std::vector<std::size_t> rest;
+  rest.reserve(n - cover);
+  for (std::size_t i = 0; i < n; ++i)
+    if (!taken[i]) rest.push_back(i);
+  for (std::size_t j = 0; idx.size() < k; ++j) {  // partial Fisher–Yates over the rest
+    std::uniform_int_distribution<std::size_t> pick(j, rest.size() - 1);
+    std::swap(rest[j], rest[pick(rng)]);
+    idx.push_back(rest[j]);
+  }
   std::sort(idx.begin(), idx.end());
   return idx;
 }
@@ -38,10 +60,17 @@ std::vector<std::size_t> sample(std::size_t n, std::size_t k, std::mt19937_64& r
 // A bias, γ or β: each element is one unit's own parameter, so a sample would leave units unchecked.
 bool is_vector(const BlockView& b) { return b.shape[0] == 1 || b.shape[1] == 1; }
 
-// The elements a sampled check compares: all of a vector block, else a seeded sample.
+// The elements a sampled check compares: all of a vector block, else a stratified sample.
 std::vector<std::size_t> sampled_elements(const BlockView& b, const Options& o, std::mt19937_64& rng) {
-  return is_vector(b) ? every_element(b.size()) : sample(b.size(), o.samples_per_block, rng);
+  return is_vector(b) ? every_element(b.size()) : stratified_sample(b.shape[0], b.shape[1], o.samples_per_block, rng);
 }
+
+// "20 of 192 elements, every row and column": what a sampled row did not check.
+void note_coverage(const BlockView& b, BlockResult& r) {
+  if (!r.directional && r.checked < b.size())
+    r.coverage = fmt::format("{} of {} elements, every row and column", r.checked, b.size());
+}
+
 
 std::vector<std::size_t> elements_to_check(const BlockView& b, const Options& o, std::mt19937_64& rng) {
   return o.mode == Mode::all ? every_element(b.size()) : sampled_elements(b, o, rng);
@@ -59,13 +88,16 @@ Comparison elements(Evaluator& J, BlockView& b, const std::vector<std::size_t>& 
   Comparison c;
   c.reserve(idx.size());
   for (std::size_t i : idx) {
-    bool kink = false;
-    c.index.push_back(i);
-    c.numeric.push_back(numeric_element(J, b, i, eps, base, &kink));
-    c.analytic.push_back(b.analytic[i]);
-    c.kink.push_back(kink);
+    const Difference d = differences(J, b, i, eps, base);
+    c.push(i, d.centered, b.analytic[i], d.left, d.right, d.kink);
   }
   return c;
+}
+
+// The elements of `idx` at ε, those across a kink judged by their one-sided interval.
+Comparison judged_elements(Evaluator& J, BlockView& b, const std::vector<std::size_t>& idx, double eps, const Options& o,
+                           const std::vector<std::uint8_t>& base, std::size_t& kinks) {
+  return judge_kinks(elements(J, b, idx, eps, base), o, eps, J.unit_roundoff, J.at_theta, kinks);
 }
 
 // One random unit direction v on the block: (J(θ+hv) − J(θ−hv)) / 2h against ∇J·v, where the
@@ -95,10 +127,9 @@ Comparison directional(Evaluator& J, BlockView& b, const std::vector<double>& v,
   double directional_derivative = 0;
   for (std::size_t k = 0; k < n; ++k) directional_derivative += b.analytic[k] * (plus[k] - minus[k]) / (2 * h);
   Comparison c;
-  c.index.push_back(0);
-  c.numeric.push_back((jp - jm) / (2 * h));
-  c.analytic.push_back(directional_derivative);
-  c.kink.push_back(kink);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  c.push(0, (jp - jm) / (2 * h), directional_derivative, nan, nan, kink);
+  c.centered = kink ? 0 : 1;
   return c;
 }
 
@@ -115,11 +146,6 @@ std::vector<double> random_unit(std::size_t n, std::mt19937_64& rng) {
   return v;
 }
 
-Verdict grade(double error, const Options& o) {
-  if (error <= o.pass_threshold) return Verdict::pass;
-  if (error <= o.fail_threshold) return Verdict::warning;
-  return Verdict::fail;
-}
 
 int severity(Verdict v) { return v == Verdict::fail ? 2 : v == Verdict::warning ? 1 : 0; }
 
@@ -161,14 +187,20 @@ Step best_of_sweep(ErrorAt error_at, Step first, BlockResult& r) {
 // Grade at the better step when it at least halves the error or changes the verdict (1.5e-3 →
 // 0.9e-3 is fail → warning); smaller gains that decide nothing are rounding noise.
 bool worth_switching(double first_error, double better_error, const Options& o) {
-  return better_error < 0.5 * first_error || grade(better_error, o) != grade(first_error, o);
+  return better_error < 0.5 * first_error || grade(better_error, 1, o) != grade(first_error, 1, o);
 }
 
 void note_step_size_effect(BlockResult& r, double first_error, double first_eps) {
   if (r.verdict != Verdict::fail)
     r.warnings.push_back(fmt::format("error {:.2e} at ε={:.0e}, {:.2e} at ε={:.0e}: a step-size effect, graded at the "
                                      "better step",
-                                     first_error, first_eps, r.relative_error, r.best_eps));
+                                     first_error, first_eps, r.best_relative_error, r.best_eps));
+}
+
+// The error a sweep step is ranked by: only a step that compared some element by its centered
+// difference measures the step's effect; one where every element crossed a kink ranks nowhere.
+double sweep_error(const Comparison& c) {
+  return c.centered == 0 ? std::numeric_limits<double>::quiet_NaN() : compare(c).relative;
 }
 
 // The k elements of `c` with the largest |numeric − analytic| (a NaN counts as largest), in order.
@@ -187,10 +219,8 @@ Comparison worst_elements(const Comparison& c, std::size_t k) {
   Comparison worst;
   worst.reserve(positions.size());
   for (std::size_t p : positions) {
-    worst.index.push_back(c.index[p]);
-    worst.numeric.push_back(c.numeric[p]);
-    worst.analytic.push_back(c.analytic[p]);
-    worst.kink.push_back(false);
+    worst.push(c.index[p], c.numeric[p], c.analytic[p], c.left[p], c.right[p], c.kink[p]);
+    if (!c.kink[p]) ++worst.centered;
   }
   return worst;
 }
@@ -204,19 +234,19 @@ Comparison sweep_elements(Evaluator& J, BlockView& b, const std::vector<std::siz
   const double first_eps = r.best_eps, first_error = r.relative_error;
   const Comparison worst = worst_elements(kept, o.samples_per_block);
   std::size_t kinks = 0;  // the sweep's own exclusions: the row counts those of what it shows
-  auto error_at = [&](double eps) {
-    return compare(without_kinks(elements(J, b, worst.index, eps, base), o, kinks)).relative;
-  };
+  auto error_at = [&](double eps) { return sweep_error(judged_elements(J, b, worst.index, eps, o, base, kinks)); };
   r.sweep_checked = worst.index.size();
   const double worst_error = compare(worst).relative;
-  const Step best = best_of_sweep(error_at, {first_eps, worst_error}, r);
+  // The requested step too is a candidate only when it compared something by centered differences.
+  const double first_rank = kept.centered == 0 ? std::numeric_limits<double>::infinity() : worst_error;
+  const Step best = best_of_sweep(error_at, {first_eps, first_rank}, r);
   // The error of all of idx at the best ε, projected from its worst elements' (exact when they are
   // all of idx), decides whether to measure there; the measurement decides whether to grade there.
   const double projected = worst_error > 0 ? first_error * best.error / worst_error : first_error;
   if (best.eps == first_eps || !worth_switching(first_error, projected, o)) return kept;
-  Comparison at_best = without_kinks(elements(J, b, idx, best.eps, base), o, kinks);
-  if (!(compare(at_best).relative < first_error)) return kept;
-  show(r, at_best, best.eps, o);
+  Comparison at_best = judged_elements(J, b, idx, best.eps, o, base, kinks);
+  if (!(sweep_error(at_best) < first_error)) return kept;
+  grade_at(r, at_best, best.eps, o);
   r.kinks = kinks;
   note_step_size_effect(r, first_error, first_eps);
   return at_best;
@@ -229,7 +259,7 @@ Comparison check_elements(Evaluator& J, BlockView& b, const std::vector<std::siz
   r.directional = false;
   r.eps_sweep.clear();
   r.sweep_checked = 0;
-  Comparison kept = without_kinks(elements(J, b, idx, o.eps, base), o, r.kinks);
+  Comparison kept = judged_elements(J, b, idx, o.eps, o, base, r.kinks);
   show(r, kept, o.eps, o);
   if (r.verdict != Verdict::pass && o.sweep_eps) kept = sweep_elements(J, b, idx, o, base, std::move(kept), r);
   return kept;
@@ -239,16 +269,13 @@ Comparison check_elements(Evaluator& J, BlockView& b, const std::vector<std::siz
 // crosses a kink at some ε says nothing there: skipped).
 void sweep_direction(Evaluator& J, BlockView& b, const std::vector<double>& v, const Options& o,
                      const std::vector<std::uint8_t>& base, Comparison& kept, BlockResult& r) {
-  auto error_at = [&](double eps) {
-    const Comparison c = directional(J, b, v, eps, base);
-    return c.kink[0] ? std::numeric_limits<double>::quiet_NaN() : compare(c).relative;
-  };
+  auto error_at = [&](double eps) { return sweep_error(directional(J, b, v, eps, base)); };
   const double first_eps = r.best_eps, first_error = r.relative_error;
   r.sweep_checked = 1;
   const Step best = best_of_sweep(error_at, {first_eps, first_error}, r);
   if (best.eps == first_eps || !worth_switching(first_error, best.error, o)) return;
   kept = directional(J, b, v, best.eps, base);
-  show(r, kept, best.eps, o);
+  grade_at(r, kept, best.eps, o);
   note_step_size_effect(r, first_error, first_eps);
 }
 
@@ -285,9 +312,7 @@ Comparison check_by_direction(Evaluator& J, BlockView& b, const Options& o, cons
                               std::mt19937_64& rng, BlockResult& r) {
   const std::vector<double> v = random_unit(b.size(), rng);
   Comparison probe = directional(J, b, v, o.directional_eps, base);
-  std::size_t kinks = 0;
-  without_kinks(probe, o, kinks);
-  if (kinks > 0) {
+  if (probe.kink[0] && grade(compare(probe).relative, 1, o) != Verdict::pass) {
     // One kink flag covers every element the direction moved: dropping the only comparison would
     // pass any bug next to the kink. Element by element, only those whose own step crosses it drop.
     r.warnings.push_back("the direction crossed a kink of relu/abs/max/clip: checked element by element");
@@ -313,33 +338,74 @@ void warn_if_vanishing(const BlockView& b, BlockResult& r) {
 
 }  // namespace
 
-// The row shows `c`, measured at `eps`, and the verdict is its grade.
+// The course's np.sum(dZ, axis=0) mistake and its kin: a gradient that does not fit its block is
+// the block's diagnosis; nothing is compared (its elements do not correspond to the block's).
+std::string shape_mismatch(const BlockView& b) {
+  const ad::Shape g = b.grad_shape, p = b.shape;
+  const char* hint = g[0] == p[1] && g[1] == p[0] ? ": transposed?"
+                     : g[0] == 1 || g[1] == 1      ? ": summed over the wrong axis?"
+                                                   : "";
+  return fmt::format("d{} has shape {} but {} is {}{}", b.name, ad::to_string(g), b.name, ad::to_string(p), hint);
+}
+
+void settle_kinks_and_unchecked(BlockResult& r, const char* what) {
+  if (r.verdict == Verdict::pass && r.kinks > 0) {
+    r.verdict = Verdict::kink;
+    r.diagnosis = fmt::format(
+        "{} {} crossed a kink of relu/abs/max/clip within ±ε; their analytic values lie between the one-sided "
+        "differences (a valid subgradient): not a bug",
+        r.kinks, what);
+  }
+  if (r.verdict == Verdict::unchecked) r.diagnosis = "no element could be compared: nothing of this block is checked";
+}
+
+Verdict grade(double error, std::size_t compared, const Options& o) {
+  if (compared == 0) return Verdict::unchecked;
+  if (error <= o.pass_threshold) return Verdict::pass;
+  if (error <= o.fail_threshold) return Verdict::warning;
+  return Verdict::fail;
+}
+
+// The row shows `c`, measured at `eps` (the requested step), and the verdict is its grade.
 void show(BlockResult& r, const Comparison& c, double eps, const Options& o) {
   const Errors e = compare(c);
   fill(r, c, e);
   r.best_eps = eps;
-  r.verdict = grade(e.relative, o);
+  r.best_relative_error = e.relative;
+  r.verdict = grade(e.relative, c.index.size(), o);
 }
 
-// Elements whose own error is large and whose perturbation crossed a kink are excluded from the
-// block's error (counted in `kinks`); returns the comparison without them.
-Comparison without_kinks(const Comparison& c, const Options& o, std::size_t& kinks) {
-  Comparison kept;
-  kept.reserve(c.index.size());
+// The verdict from `c`, measured at another step than the row's (the sweep's best).
+void grade_at(BlockResult& r, const Comparison& c, double eps, const Options& o) {
+  const Errors e = compare(c);
+  r.best_eps = eps;
+  r.best_relative_error = e.relative;
+  r.verdict = grade(e.relative, c.index.size(), o);
+}
+
+Comparison judge_kinks(const Comparison& c, const Options& o, double eps, double unit_roundoff, double cost,
+                       std::size_t& kinks) {
+  Comparison judged = c;
   kinks = 0;
+  judged.centered = 0;
   for (std::size_t k = 0; k < c.index.size(); ++k) {
     const double n = c.numeric[k], a = c.analytic[k];
     const double err = (n == 0 && a == 0) ? 0 : std::abs(n - a) / (std::abs(n) + std::abs(a));
-    if (c.kink[k] && err > o.pass_threshold) {
-      ++kinks;
+    if (!c.kink[k] || err <= o.pass_threshold) {
+      judged.kink[k] = false;
+      ++judged.centered;
       continue;
     }
-    kept.index.push_back(c.index[k]);
-    kept.numeric.push_back(n);
-    kept.analytic.push_back(a);
-    kept.kink.push_back(false);
+    // The one-sided differences carry their truncation (~h·|J''|, allowed as the relative step ε
+    // of their size) and rounding (~u·|J|/h, h ≥ ε).
+    const double low = std::min(c.left[k], c.right[k]), high = std::max(c.left[k], c.right[k]);
+    if (!std::isfinite(low) || !std::isfinite(high)) continue;  // no interval: the centered difference stands
+    const double size = std::max(std::abs(low), std::abs(high));
+    const double slack = (o.fail_threshold + eps) * size + 16 * unit_roundoff * std::max(1.0, std::abs(cost)) / eps;
+    judged.numeric[k] = std::clamp(a, low - slack, high + slack);
+    if (judged.numeric[k] == a) ++kinks;
   }
-  return kept;
+  return judged;
 }
 
 Errors compare(const Comparison& c) {
@@ -362,23 +428,30 @@ Errors compare(const Comparison& c) {
   return e;
 }
 
-double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base,
-                       bool* kink) {
+Difference differences(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base) {
   const double original = b.get(i);
   const double h = eps * std::max(1.0, std::abs(original));
+  bool kink = false;
   auto at = [&](double value, double& stored) {
     b.set(i, value);
     stored = b.get(i);
     const double j = J();
-    if (kink) *kink = J.crossed(base) || *kink;
+    kink = J.crossed(base) || kink;
     return j;
   };
   double up = 0, down = 0;
   const double jp = at(original + h, up), jm = at(original - h, down);
   b.set(i, original);
   // A step below the parameter's precision (float at ε ≤ 1e-8) stores θ ± h as θ: no derivative.
-  if (up == down) return std::numeric_limits<double>::quiet_NaN();
-  return (jp - jm) / (up - down);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  if (up == down) return {nan, nan, nan, kink};
+  const double left = down == original ? nan : (J.at_theta - jm) / (original - down);
+  const double right = up == original ? nan : (jp - J.at_theta) / (up - original);
+  return {(jp - jm) / (up - down), left, right, kink};
+}
+
+double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base) {
+  return differences(J, b, i, eps, base).centered;
 }
 
 BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std::vector<std::uint8_t>& base,
@@ -386,6 +459,11 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
   BlockResult r;
   r.name = b.name;
   r.shape = b.shape;
+  if (b.grad_shape != b.shape) {
+    r.verdict = Verdict::fail;
+    r.diagnosis = shape_mismatch(b);
+    return r;
+  }
   const bool by_direction = o.mode == Mode::directional || o.mode == Mode::probes;
   const Comparison kept = by_direction ? check_by_direction(J, b, o, base, rng, r)
                                        : check_elements(J, b, elements_to_check(b, o, rng), o, base, r);
@@ -395,14 +473,11 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
                             : "does not reach the cost: both gradients are exactly zero";
     return r;
   }
-  if (r.verdict == Verdict::pass && r.kinks > 0) {
-    r.verdict = Verdict::kink;
-    r.diagnosis = fmt::format(
-        "{} element(s) crossed a kink of relu/abs/max/clip within ±ε and were excluded: not a bug", r.kinks);
-  }
+  note_coverage(b, r);
+  settle_kinks_and_unchecked(r, "element(s)");
   if (r.verdict == Verdict::fail || r.verdict == Verdict::warning) {
     if (r.diagnosis.empty()) diagnose(J, b, kept, o, r);
-    if (o.taylor && r.verdict == Verdict::fail) r.taylor_slope = taylor_slope(J, b, J0, rng);
+    if (o.taylor && r.verdict == Verdict::fail) r.taylor_slope = taylor_slope(J, b, J0, kept, r.directional, rng);
   }
   warn_if_vanishing(b, r);
   return r;
@@ -419,6 +494,7 @@ Report run(Evaluator& J, std::vector<BlockView>& blocks, const Options& o) {
   double spread = 0;
   for (std::size_t k = 1; k < o.noise_repeats; ++k) spread = std::max(spread, std::abs(J() - J0));
   report.deterministic = spread == 0;
+  J.at_theta = J0;
   if (!report.deterministic) {
     for (auto& b : blocks) {
       BlockResult r;

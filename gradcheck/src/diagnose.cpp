@@ -87,18 +87,25 @@ void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o,
   if (o.l2_scale > 0)
     parts.push_back({minus(a, l2), minus(n, l2), "in the data term (the L2 gradient (λ/m)·θ taken out): "});
 
-  // a ≈ c·n for one constant c: a sign flip or a scale error.
+  // a ≈ c·n for one constant c: a sign flip or a scale error. Named only when c is measurably
+  // not 1: the part of the difference the factor explains, |c − 1|·‖n‖, stands well (10×) above
+  // what it leaves unexplained (the fit's residual); at rounding level the two are alike.
   for (const auto& p : parts) {
     const double numeric_squared = dot(p.numeric, p.numeric);
     if (numeric_squared == 0) continue;
     const double ratio = dot(p.analytic, p.numeric) / numeric_squared;
     std::vector<double> scaled(n.size());
     for (std::size_t k = 0; k < n.size(); ++k) scaled[k] = ratio * p.numeric[k];
-    if (distance(p.analytic, scaled) < tolerance) {
-      if (std::abs(ratio + 1) < 1e-3) r.diagnosis = fmt::format("{}sign flip: analytic = −numeric", p.prefix);
+    const double residual = distance(p.analytic, scaled);
+    double unexplained = 0;
+    for (std::size_t k = 0; k < n.size(); ++k) unexplained += std::pow(p.analytic[k] - scaled[k], 2);
+    const bool measurable = std::abs(ratio - 1) * std::sqrt(numeric_squared) > 10 * std::sqrt(unexplained);
+    if (residual < tolerance && measurable) {
+      if (std::abs(ratio + 1) < 1e-3)
+        r.diagnosis = fmt::format("{}sign flip: analytic = −numeric (fit residual {:.1e})", p.prefix, residual);
       else
-        r.diagnosis = fmt::format("{}analytic is {:.4g}× numeric for every element: {}", p.prefix, ratio,
-                                  ratio_hint(ratio));
+        r.diagnosis = fmt::format("{}analytic is {:.4g}× numeric for every element (fit residual {:.1e}): {}", p.prefix,
+                                  ratio, residual, ratio_hint(ratio));
       return;
     }
   }
@@ -110,7 +117,7 @@ void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o,
     if (J.branches) J.branches(base);
     for (std::size_t i : c.index) {
       const std::size_t t = (i % cols) * cols + i / cols;
-      transposed_numeric.push_back(numeric_element(J, b, t, r.best_eps, base, nullptr));
+      transposed_numeric.push_back(numeric_element(J, b, t, r.best_eps, base));
       transposed_l2.push_back(o.l2_scale * b.get(t));
     }
     // With L2 on, only the data term is transposed: a − (λ/m)·θ = (n − (λ/m)·θ)ᵀ.
@@ -147,23 +154,29 @@ void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o,
                             r.worst_numeric, r.worst_analytic);
 }
 
-double taylor_slope(Evaluator& J, BlockView& b, double J0, std::mt19937_64& rng) {
+double taylor_slope(Evaluator& J, BlockView& b, double J0, const Comparison& c, bool directional,
+                    std::mt19937_64& rng) {
   const std::size_t n = b.size();
-  std::normal_distribution<double> normal;
-  std::vector<double> v(n), original(n);
-  double vnorm = 0, scale = 1;
+  std::vector<double> v(n, 0.0), original(n);
+  if (!directional)  // along the measured error: there a wrong gradient's first-order term is largest
+    for (std::size_t k = 0; k < c.index.size(); ++k) v[c.index[k]] = c.numeric[k] - c.analytic[k];
+  if (directional || norm(v) == 0 || !std::isfinite(norm(v))) {
+    std::normal_distribution<double> normal;
+    for (double& x : v) x = normal(rng);
+  }
+  const double vnorm = norm(v);
+  double scale = 1;
   for (std::size_t k = 0; k < n; ++k) {
-    v[k] = normal(rng);
-    vnorm += v[k] * v[k];
     original[k] = b.get(k);
     scale = std::max(scale, std::abs(original[k]));
   }
-  vnorm = std::sqrt(vnorm);
-  double slope_numerator = 0, slope_denominator = 0, mean_x = 0, mean_y = 0;
+  // h shrinks until the remainder nears rounding: a wrong gradient's linear term ~h·‖n − a‖
+  // overtakes the h² term as h falls, a right gradient's remainder stays ~h². The slope is read
+  // off the smallest three steps above rounding (with a 100× margin).
+  const double floor = 100 * J.unit_roundoff * std::max(1.0, std::abs(J0)) * 4;
   std::vector<std::pair<double, double>> points;
-  // Small enough that a wrong gradient's linear term dominates the remainder, large enough that a
-  // right gradient's h² term stays far above rounding.
-  for (double h : {1e-2, 3e-3, 1e-3, 3e-4, 1e-4}) {
+  for (int e = 0; e <= 16; ++e) {
+    const double h = 1e-1 * std::pow(10.0, -0.5 * e);
     const double step = h * scale / vnorm;
     double derivative = 0;
     for (std::size_t k = 0; k < n; ++k) {
@@ -171,20 +184,22 @@ double taylor_slope(Evaluator& J, BlockView& b, double J0, std::mt19937_64& rng)
       derivative += b.analytic[k] * (b.get(k) - original[k]);
     }
     const double remainder = std::abs(J() - J0 - derivative);
-    // Below rounding the remainder is noise, not a slope.
-    if (remainder > 1e-12 * std::max(1.0, std::abs(J0))) points.emplace_back(std::log(h), std::log(remainder));
+    if (!(remainder > floor)) break;
+    points.emplace_back(std::log(h), std::log(remainder));
   }
   for (std::size_t k = 0; k < n; ++k) b.set(k, original[k]);
-  if (points.size() < 2) return 0;
+  if (points.size() < 3) return 0;
+  points.erase(points.begin(), points.end() - 3);
+  double mean_x = 0, mean_y = 0, numerator = 0, denominator = 0;
   for (auto [x, y] : points) {
-    mean_x += x / double(points.size());
-    mean_y += y / double(points.size());
+    mean_x += x / 3;
+    mean_y += y / 3;
   }
   for (auto [x, y] : points) {
-    slope_numerator += (x - mean_x) * (y - mean_y);
-    slope_denominator += (x - mean_x) * (x - mean_x);
+    numerator += (x - mean_x) * (y - mean_y);
+    denominator += (x - mean_x) * (x - mean_x);
   }
-  return slope_numerator / slope_denominator;
+  return numerator / denominator;
 }
 
 }  // namespace gc::detail

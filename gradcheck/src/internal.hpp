@@ -16,6 +16,8 @@ struct Evaluator {
   std::function<double()> cost;
   std::function<void(std::vector<std::uint8_t>&)> branches;  // empty: no piecewise operations
   std::size_t evaluations = 0;
+  double at_theta = 0;              // J at the unperturbed θ: the one-sided differences' midpoint
+  double unit_roundoff = 0x1p-52;   // of the cost's scalar type (float: 2^-23)
   // Where a replay may start: the first node that reads the block being perturbed (0: all).
   // Everything before it is unchanged by the perturbation, so the tape front end skips it.
   std::uint32_t start = 0;
@@ -40,24 +42,45 @@ struct BlockView {
   std::function<double(std::size_t)> get;
   std::function<void(std::size_t, double)> set;
   std::vector<double> analytic;  // the backward's gradient, flat
+  ad::Shape grad_shape{0, 0};    // the backward's gradient's shape: `shape` unless backward is wrong
   bool reached = true;           // did the backward sweep reach it
   std::uint32_t first_node = 0;  // the first tape node reading it (replays start there)
   std::size_t size() const { return shape[0] * shape[1]; }
 };
 
-// The checked elements of one block: their flat indices, numeric and analytic values, kink flags.
+// The checked elements of one block: their flat indices, numeric and analytic values, kink flags,
+// and the one-sided differences (left: (J(θ) − J(θ−h))/h, right: (J(θ+h) − J(θ))/h), whose
+// interval holds every subgradient when the step crossed a kink.
 struct Comparison {
   std::vector<std::size_t> index;
-  std::vector<double> numeric, analytic;
+  std::vector<double> numeric, analytic, left, right;
   std::vector<bool> kink;
+  std::size_t centered = 0;  // elements compared by their centered difference (not across a kink)
 
   void reserve(std::size_t n) {  // one allocation per array, not log(n) as the comparison grows
     index.reserve(n);
     numeric.reserve(n);
     analytic.reserve(n);
+    left.reserve(n);
+    right.reserve(n);
     kink.reserve(n);
   }
+  void push(std::size_t i, double n, double a, double l, double r, bool k) {
+    index.push_back(i);
+    numeric.push_back(n);
+    analytic.push_back(a);
+    left.push_back(l);
+    right.push_back(r);
+    kink.push_back(k);
+  }
 };
+
+// One element's finite differences at step h.
+struct Difference {
+  double centered, left, right;
+  bool kink;
+};
+Difference differences(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base);
 
 // ‖n − a‖ / (‖n‖ + ‖a‖), 0 when both are zero; and the norms.
 struct Errors {
@@ -68,12 +91,26 @@ Errors compare(const Comparison& c);
 
 // Centered difference of element i: the step is eps·max(1, |θ_i|), measured back from the values
 // actually stored (a float parameter rounds θ ± h). Sets *kink when a branch flipped.
-double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base,
-                       bool* kink);
+double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base);
 
-// Elements whose own error is large and whose perturbation crossed a kink are excluded from the
-// block's error (counted in `kinks`); returns the comparison without them.
-Comparison without_kinks(const Comparison& c, const Options& o, std::size_t& kinks);
+// An element whose perturbation crossed a kink and whose centered difference disagrees is compared
+// against the interval of its one-sided differences (any subgradient is right): its numeric value
+// becomes the point of that interval nearest the analytic one (widened by the differences'
+// truncation and rounding), so it adds to the error only when outside. Those inside are counted in
+// `kinks`; `unit_roundoff` and `cost` size the rounding allowance.
+Comparison judge_kinks(const Comparison& c, const Options& o, double eps, double unit_roundoff, double cost,
+                       std::size_t& kinks);
+
+// The one function that turns figures into a verdict: the relative error of `compared` elements
+// against the thresholds; nothing compared is "unchecked", never a pass.
+Verdict grade(double error, std::size_t compared, const Options& o);
+// "db[1] has shape (1, 16) but b[1] is (12, 1): summed over the wrong axis?"
+std::string shape_mismatch(const BlockView& b);
+// A pass with elements inside their kink intervals is "kink"; both get their diagnosis (`what`
+// names the compared things: "element(s)", "Jacobian entries").
+void settle_kinks_and_unchecked(BlockResult& r, const char* what);
+// The verdict from `c` measured at `eps`, when that is another step than the row's (the sweep's best).
+void grade_at(BlockResult& r, const Comparison& c, double eps, const Options& o);
 
 // A block's row from the compared elements `c`, measured at `eps`: its figures, worst element and
 // verdict (pass, warning or fail by the thresholds).
@@ -88,7 +125,10 @@ double overall_relative_error(const std::vector<BlockResult>& blocks);
 // Jacobian's blocks, which have no θ) only the compared values are read.
 void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o, BlockResult& r, bool probe = true);
 
-// The ε-free second opinion: the slope of log|J(θ+hv) − J(θ) − h∇J·v| against log h.
-double taylor_slope(Evaluator& J, BlockView& b, double J0, std::mt19937_64& rng);
+// The ε-free second opinion: the slope of log|J(θ+hv) − J(θ) − h∇J·v| against log h, along the
+// measured error n − a of `c` (a random direction when `c` is directional), at the smallest steps
+// whose remainder stands above rounding (there a wrong gradient's first-order term dominates).
+// 0: not enough such steps to decide.
+double taylor_slope(Evaluator& J, BlockView& b, double J0, const Comparison& c, bool directional, std::mt19937_64& rng);
 
 }  // namespace gc::detail

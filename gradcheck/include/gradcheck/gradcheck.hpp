@@ -47,6 +47,7 @@ enum class Verdict {
   kink,          // off only at elements whose perturbation crossed a kink of relu/abs/max/clip
   unused,        // the block does not reach the cost: both gradients are exactly zero
   inconclusive,  // the cost is not deterministic at fixed θ
+  unchecked,     // no element could be compared (an empty block): never a pass
 };
 const char* to_string(Verdict v);
 const char* to_string(Mode m);
@@ -93,11 +94,13 @@ struct BlockResult {
   double worst_numeric = 0, worst_analytic = 0;
   double analytic_norm = 0, numeric_norm = 0;
   std::size_t kinks = 0;           // checked elements whose perturbation crossed a kink (excluded)
-  double best_eps = 0;             // the ε the verdict and the row are based on
+  double best_eps = 0;             // the ε the verdict is graded at (the sweep's best, else the requested)
+  double best_relative_error = 0;  // the relative error at best_eps
   std::vector<std::pair<double, double>> eps_sweep;  // (ε, relative error) when swept
   std::size_t sweep_checked = 0;   // elements (or directions) the sweep compared: a sample of a large block
   double taylor_slope = 0;         // ~2: gradient right, ~1: wrong (0: not measured)
   Verdict verdict = Verdict::pass;
+  std::string coverage;            // sampled: "20 of 192 elements, every row and column"
   std::string diagnosis;           // why it probably failed, or a note ("both zero")
   std::vector<std::string> warnings;
 };

@@ -383,9 +383,9 @@ void grade_at(BlockResult& r, const Comparison& c, double eps, const Options& o)
   r.verdict = grade(e.relative, c.index.size(), o);
 }
 
-Comparison judge_kinks(const Comparison& c, const Options& o, double eps, double unit_roundoff, double cost,
+Comparison judge_kinks(Comparison judged, const Options& o, double eps, double unit_roundoff, double cost,
                        std::size_t& kinks) {
-  Comparison judged = c;
+  const Comparison& c = judged;  // read before each element is judged: element k reads only itself
   kinks = 0;
   judged.centered = 0;
   for (std::size_t k = 0; k < c.index.size(); ++k) {
@@ -455,7 +455,7 @@ double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, co
 }
 
 BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std::vector<std::uint8_t>& base,
-                        std::mt19937_64& rng, double J0) {
+                        std::mt19937_64& rng, double J0, Comparison* shown) {
   BlockResult r;
   r.name = b.name;
   r.shape = b.shape;
@@ -467,6 +467,7 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
   const bool by_direction = o.mode == Mode::directional || o.mode == Mode::probes;
   const Comparison kept = by_direction ? check_by_direction(J, b, o, base, rng, r)
                                        : check_elements(J, b, elements_to_check(b, o, rng), o, base, r);
+  if (shown && !r.directional) *shown = kept;
   if (r.kinks == 0 && all_zero(b.analytic) && all_zero(kept.numeric)) {
     r.verdict = b.reached ? Verdict::pass : Verdict::unused;
     r.diagnosis = b.reached ? "both gradients are exactly zero (pass)"
@@ -510,12 +511,14 @@ Report run(Evaluator& J, std::vector<BlockView>& blocks, const Options& o) {
     if (std::abs(J0) > 1e4 || (J0 != 0 && std::abs(J0) < 1e-4))
       report.notes.push_back(fmt::format("the cost {:.3e} is far from order 1: relative errors lose meaning", J0));
     std::mt19937_64 rng(o.seed);
-    for (auto& b : blocks) {
-      J.start = b.first_node;
-      report.blocks.push_back(check_block(J, b, o, base, rng, J0));
+    std::vector<Comparison> shown(blocks.size());
+    for (std::size_t k = 0; k < blocks.size(); ++k) {
+      J.start = blocks[k].first_node;
+      report.blocks.push_back(check_block(J, blocks[k], o, base, rng, J0, &shown[k]));
       J.start = 0;
       J();  // every node back at θ before the next block replays from its own first node
     }
+    diagnose_swaps(shown, o, report.blocks);
     report.relative_error = overall_relative_error(report.blocks);
   }
   report.evaluations = J.evaluations;

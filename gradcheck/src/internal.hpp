@@ -98,7 +98,7 @@ double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, co
 // becomes the point of that interval nearest the analytic one (widened by the differences'
 // truncation and rounding), so it adds to the error only when outside. Those inside are counted in
 // `kinks`; `unit_roundoff` and `cost` size the rounding allowance.
-Comparison judge_kinks(const Comparison& c, const Options& o, double eps, double unit_roundoff, double cost,
+Comparison judge_kinks(Comparison c, const Options& o, double eps, double unit_roundoff, double cost,
                        std::size_t& kinks);
 
 // The one function that turns figures into a verdict: the relative error of `compared` elements
@@ -124,6 +124,10 @@ double overall_relative_error(const std::vector<BlockResult>& blocks);
 // transposed elements' numeric values) and reading θ through b.get (the L2 fit); without it (a
 // Jacobian's blocks, which have no θ) only the compared values are read.
 void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o, BlockResult& r, bool probe = true);
+
+// Two failing blocks of equal shape whose gradients were written to each other: analytic of one
+// is numeric of the other (compared at the same elements). Overwrites both diagnoses.
+void diagnose_swaps(const std::vector<Comparison>& shown, const Options& o, std::vector<BlockResult>& rows);
 
 // The ε-free second opinion: the slope of log|J(θ+hv) − J(θ) − h∇J·v| against log h, along the
 // measured error n − a of `c` (a random direction when `c` is directional), at the smallest steps

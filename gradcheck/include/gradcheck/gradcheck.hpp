@@ -27,6 +27,8 @@
 
 #include <autodiff/autodiff.hpp>
 
+#include "gradcheck/theta.hpp"  // the course's recipe: θ as one vector, one relative error
+
 namespace gc {
 
 enum class Mode {

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "internal.hpp"
+#include "diagnose.hpp"
 
 namespace gc::detail {
 namespace {

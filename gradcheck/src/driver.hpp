@@ -1,7 +1,7 @@
 // The checker's driver, shared by the front ends (tape, closure, Jacobian).
 #pragma once
 
-#include "internal.hpp"
+#include "numeric.hpp"
 
 namespace gc::detail {
 

@@ -2,7 +2,7 @@
 #include <cmath>
 #include <random>
 
-#include "internal.hpp"
+#include "diagnose.hpp"
 
 namespace gc::detail {
 namespace {

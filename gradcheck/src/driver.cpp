@@ -1,13 +1,17 @@
-// The checker's driver: noise floor, per-block comparisons in the chosen mode, ε sweep, verdicts.
-// The tape and closure front ends (front_ends.cpp) reduce a model to an Evaluator and BlockViews.
+// The checker's driver: noise floor, then per block the search — elements in the chosen mode
+// (stratified samples, directions, a localising re-check), the ε sweep on a failure, diagnosis and
+// Taylor slope. The front ends (front_ends.cpp) reduce a model to an Evaluator and BlockViews; the
+// measuring is numeric.cpp's, the grading verdict.cpp's, the explaining diagnose.cpp's.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
+#include "diagnose.hpp"
 #include "driver.hpp"
-#include "internal.hpp"
+#include "numeric.hpp"
+#include "verdict.hpp"
 
 namespace gc::detail {
 namespace {
@@ -83,84 +87,7 @@ std::vector<std::size_t> elements_to_recheck(const BlockView& b, const Options& 
   return b.size() <= o.whole_recheck_limit ? every_element(b.size()) : sampled_elements(b, o, rng);
 }
 
-Comparison elements(Evaluator& J, BlockView& b, const std::vector<std::size_t>& idx, double eps,
-                    const std::vector<std::uint8_t>& base) {
-  Comparison c;
-  c.reserve(idx.size());
-  for (std::size_t i : idx) {
-    const Difference d = differences(J, b, i, eps, base);
-    c.push(i, d.centered, b.analytic[i], d.left, d.right, d.kink);
-  }
-  return c;
-}
-
-// The elements of `idx` at ε, those across a kink judged by their one-sided interval.
-Comparison judged_elements(Evaluator& J, BlockView& b, const std::vector<std::size_t>& idx, double eps, const Options& o,
-                           const std::vector<std::uint8_t>& base, std::size_t& kinks) {
-  return judge_kinks(elements(J, b, idx, eps, base), o, eps, J.unit_roundoff, J.at_theta, kinks);
-}
-
-// One random unit direction v on the block: (J(θ+hv) − J(θ−hv)) / 2h against ∇J·v, where the
-// analytic side uses the perturbation actually stored (float parameters round θ ± hv).
-Comparison directional(Evaluator& J, BlockView& b, const std::vector<double>& v, double eps,
-                       const std::vector<std::uint8_t>& base) {
-  const std::size_t n = b.size();
-  std::vector<double> original(n), plus(n), minus(n);
-  double scale = 1;
-  for (std::size_t k = 0; k < n; ++k) {
-    original[k] = b.get(k);
-    scale = std::max(scale, std::abs(original[k]));
-  }
-  const double h = eps * scale;
-  bool kink = false;
-  auto evaluate = [&](double sign, std::vector<double>& stored) {
-    for (std::size_t k = 0; k < n; ++k) {
-      b.set(k, original[k] + sign * h * v[k]);
-      stored[k] = b.get(k);
-    }
-    const double value = J();
-    kink = J.crossed(base) || kink;
-    return value;
-  };
-  const double jp = evaluate(+1, plus), jm = evaluate(-1, minus);
-  for (std::size_t k = 0; k < n; ++k) b.set(k, original[k]);
-  double directional_derivative = 0;
-  for (std::size_t k = 0; k < n; ++k) directional_derivative += b.analytic[k] * (plus[k] - minus[k]) / (2 * h);
-  Comparison c;
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  c.push(0, (jp - jm) / (2 * h), directional_derivative, nan, nan, kink);
-  c.centered = kink ? 0 : 1;
-  return c;
-}
-
-std::vector<double> random_unit(std::size_t n, std::mt19937_64& rng) {
-  std::normal_distribution<double> normal;
-  std::vector<double> v(n);
-  double norm = 0;
-  for (double& x : v) {
-    x = normal(rng);
-    norm += x * x;
-  }
-  norm = std::sqrt(norm);
-  for (double& x : v) x /= norm;
-  return v;
-}
-
-
 int severity(Verdict v) { return v == Verdict::fail ? 2 : v == Verdict::warning ? 1 : 0; }
-
-void fill(BlockResult& r, const Comparison& c, const Errors& e) {
-  r.checked = c.index.size();
-  r.relative_error = e.relative;
-  r.max_abs_diff = e.max_abs;
-  r.numeric_norm = e.numeric_norm;
-  r.analytic_norm = e.analytic_norm;
-  if (!c.index.empty()) {
-    r.worst_index = c.index[e.worst];
-    r.worst_numeric = c.numeric[e.worst];
-    r.worst_analytic = c.analytic[e.worst];
-  }
-}
 
 bool all_zero(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [](double x) { return x == 0; });
@@ -338,122 +265,6 @@ void warn_if_vanishing(const BlockView& b, BlockResult& r) {
 
 }  // namespace
 
-// The course's np.sum(dZ, axis=0) mistake and its kin: a gradient that does not fit its block is
-// the block's diagnosis; nothing is compared (its elements do not correspond to the block's).
-std::string shape_mismatch(const BlockView& b) {
-  const ad::Shape g = b.grad_shape, p = b.shape;
-  const char* hint = g[0] == p[1] && g[1] == p[0] ? ": transposed?"
-                     : g[0] == 1 || g[1] == 1      ? ": summed over the wrong axis?"
-                                                   : "";
-  return fmt::format("d{} has shape {} but {} is {}{}", b.name, ad::to_string(g), b.name, ad::to_string(p), hint);
-}
-
-void settle_kinks_and_unchecked(BlockResult& r, const char* what) {
-  if (r.verdict == Verdict::pass && r.kinks > 0) {
-    r.verdict = Verdict::kink;
-    r.diagnosis = fmt::format(
-        "{} {} crossed a kink of relu/abs/max/clip within ±ε; their analytic values lie between the one-sided "
-        "differences (a valid subgradient): not a bug",
-        r.kinks, what);
-  }
-  if (r.verdict == Verdict::unchecked) r.diagnosis = "no element could be compared: nothing of this block is checked";
-}
-
-Verdict grade(double error, std::size_t compared, const Options& o) {
-  if (compared == 0) return Verdict::unchecked;
-  if (error <= o.pass_threshold) return Verdict::pass;
-  if (error <= o.fail_threshold) return Verdict::warning;
-  return Verdict::fail;
-}
-
-// The row shows `c`, measured at `eps` (the requested step), and the verdict is its grade.
-void show(BlockResult& r, const Comparison& c, double eps, const Options& o) {
-  const Errors e = compare(c);
-  fill(r, c, e);
-  r.best_eps = eps;
-  r.best_relative_error = e.relative;
-  r.verdict = grade(e.relative, c.index.size(), o);
-}
-
-// The verdict from `c`, measured at another step than the row's (the sweep's best).
-void grade_at(BlockResult& r, const Comparison& c, double eps, const Options& o) {
-  const Errors e = compare(c);
-  r.best_eps = eps;
-  r.best_relative_error = e.relative;
-  r.verdict = grade(e.relative, c.index.size(), o);
-}
-
-Comparison judge_kinks(Comparison judged, const Options& o, double eps, double unit_roundoff, double cost,
-                       std::size_t& kinks) {
-  const Comparison& c = judged;  // read before each element is judged: element k reads only itself
-  kinks = 0;
-  judged.centered = 0;
-  for (std::size_t k = 0; k < c.index.size(); ++k) {
-    const double n = c.numeric[k], a = c.analytic[k];
-    const double err = (n == 0 && a == 0) ? 0 : std::abs(n - a) / (std::abs(n) + std::abs(a));
-    if (!c.kink[k] || err <= o.pass_threshold) {
-      judged.kink[k] = false;
-      ++judged.centered;
-      continue;
-    }
-    // The one-sided differences carry their truncation (~h·|J''|, allowed as the relative step ε
-    // of their size) and rounding (~u·|J|/h, h ≥ ε).
-    const double low = std::min(c.left[k], c.right[k]), high = std::max(c.left[k], c.right[k]);
-    if (!std::isfinite(low) || !std::isfinite(high)) continue;  // no interval: the centered difference stands
-    const double size = std::max(std::abs(low), std::abs(high));
-    const double slack = (o.fail_threshold + eps) * size + 16 * unit_roundoff * std::max(1.0, std::abs(cost)) / eps;
-    judged.numeric[k] = std::clamp(a, low - slack, high + slack);
-    if (judged.numeric[k] == a) ++kinks;
-  }
-  return judged;
-}
-
-Errors compare(const Comparison& c) {
-  Errors e;
-  double diff2 = 0;
-  for (std::size_t k = 0; k < c.index.size(); ++k) {
-    const double d = c.numeric[k] - c.analytic[k];
-    diff2 += d * d;
-    e.numeric_norm += c.numeric[k] * c.numeric[k];
-    e.analytic_norm += c.analytic[k] * c.analytic[k];
-    if (std::abs(d) > e.max_abs || k == 0) {
-      e.max_abs = std::abs(d);
-      e.worst = k;
-    }
-  }
-  e.numeric_norm = std::sqrt(e.numeric_norm);
-  e.analytic_norm = std::sqrt(e.analytic_norm);
-  const double denominator = e.numeric_norm + e.analytic_norm;
-  e.relative = denominator == 0 ? 0 : std::sqrt(diff2) / denominator;
-  return e;
-}
-
-Difference differences(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base) {
-  const double original = b.get(i);
-  const double h = eps * std::max(1.0, std::abs(original));
-  bool kink = false;
-  auto at = [&](double value, double& stored) {
-    b.set(i, value);
-    stored = b.get(i);
-    const double j = J();
-    kink = J.crossed(base) || kink;
-    return j;
-  };
-  double up = 0, down = 0;
-  const double jp = at(original + h, up), jm = at(original - h, down);
-  b.set(i, original);
-  // A step below the parameter's precision (float at ε ≤ 1e-8) stores θ ± h as θ: no derivative.
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  if (up == down) return {nan, nan, nan, kink};
-  const double left = down == original ? nan : (J.at_theta - jm) / (original - down);
-  const double right = up == original ? nan : (jp - J.at_theta) / (up - original);
-  return {(jp - jm) / (up - down), left, right, kink};
-}
-
-double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base) {
-  return differences(J, b, i, eps, base).centered;
-}
-
 BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std::vector<std::uint8_t>& base,
                         std::mt19937_64& rng, double J0, Comparison* shown) {
   BlockResult r;
@@ -465,9 +276,8 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
     return r;
   }
   const bool by_direction = o.mode == Mode::directional || o.mode == Mode::probes;
-  const Comparison kept = by_direction ? check_by_direction(J, b, o, base, rng, r)
-                                       : check_elements(J, b, elements_to_check(b, o, rng), o, base, r);
-  if (shown && !r.directional) *shown = kept;
+  Comparison kept = by_direction ? check_by_direction(J, b, o, base, rng, r)
+                                 : check_elements(J, b, elements_to_check(b, o, rng), o, base, r);
   if (r.kinks == 0 && all_zero(b.analytic) && all_zero(kept.numeric)) {
     r.verdict = b.reached ? Verdict::pass : Verdict::unused;
     r.diagnosis = b.reached ? "both gradients are exactly zero (pass)"
@@ -481,6 +291,7 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
     if (o.taylor && r.verdict == Verdict::fail) r.taylor_slope = taylor_slope(J, b, J0, kept, r.directional, rng);
   }
   warn_if_vanishing(b, r);
+  if (shown && !r.directional) *shown = std::move(kept);  // for diagnose_swaps
   return r;
 }
 
@@ -524,18 +335,6 @@ Report run(Evaluator& J, std::vector<BlockView>& blocks, const Options& o) {
   report.evaluations = J.evaluations;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
-}
-
-double overall_relative_error(const std::vector<BlockResult>& blocks) {
-  double diff2 = 0, nn = 0, aa = 0;
-  for (const auto& r : blocks) {
-    const double d = r.relative_error * (r.numeric_norm + r.analytic_norm);
-    diff2 += d * d;
-    nn += r.numeric_norm * r.numeric_norm;
-    aa += r.analytic_norm * r.analytic_norm;
-  }
-  const double denominator = std::sqrt(nn) + std::sqrt(aa);
-  return denominator == 0 ? 0 : std::sqrt(diff2) / denominator;
 }
 
 }  // namespace gc::detail

@@ -1,5 +1,6 @@
-// What the checker's parts share: the cost as a function of the parameters' current values, and
-// the per-block comparison data the diagnosis reads.
+// The numeric primitives and what every stage shares: the cost as a function of the parameters'
+// current values (Evaluator), a block seen as doubles (BlockView), the compared elements
+// (Comparison), and the finite differences that fill them.
 #pragma once
 
 #include <functional>
@@ -90,7 +91,7 @@ struct Errors {
 Errors compare(const Comparison& c);
 
 // Centered difference of element i: the step is eps·max(1, |θ_i|), measured back from the values
-// actually stored (a float parameter rounds θ ± h). Sets *kink when a branch flipped.
+// actually stored (a float parameter rounds θ ± h).
 double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base);
 
 // An element whose perturbation crossed a kink and whose centered difference disagrees is compared
@@ -101,38 +102,16 @@ double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, co
 Comparison judge_kinks(Comparison c, const Options& o, double eps, double unit_roundoff, double cost,
                        std::size_t& kinks);
 
-// The one function that turns figures into a verdict: the relative error of `compared` elements
-// against the thresholds; nothing compared is "unchecked", never a pass.
-Verdict grade(double error, std::size_t compared, const Options& o);
-// "db[1] has shape (1, 16) but b[1] is (12, 1): summed over the wrong axis?"
-std::string shape_mismatch(const BlockView& b);
-// A pass with elements inside their kink intervals is "kink"; both get their diagnosis (`what`
-// names the compared things: "element(s)", "Jacobian entries").
-void settle_kinks_and_unchecked(BlockResult& r, const char* what);
-// The verdict from `c` measured at `eps`, when that is another step than the row's (the sweep's best).
-void grade_at(BlockResult& r, const Comparison& c, double eps, const Options& o);
-
-// A block's row from the compared elements `c`, measured at `eps`: its figures, worst element and
-// verdict (pass, warning or fail by the thresholds).
-void show(BlockResult& r, const Comparison& c, double eps, const Options& o);
-
-// The course's single number over all blocks, ‖n − a‖ / (‖n‖ + ‖a‖) of everything checked, from
-// each block's norms and relative error.
-double overall_relative_error(const std::vector<BlockResult>& blocks);
-
-// Fills in the diagnosis of a failing (or warning) block. `probe` allows extra evaluations (the
-// transposed elements' numeric values) and reading θ through b.get (the L2 fit); without it (a
-// Jacobian's blocks, which have no θ) only the compared values are read.
-void diagnose(Evaluator& J, BlockView& b, const Comparison& c, const Options& o, BlockResult& r, bool probe = true);
-
-// Two failing blocks of equal shape whose gradients were written to each other: analytic of one
-// is numeric of the other (compared at the same elements). Overwrites both diagnoses.
-void diagnose_swaps(const std::vector<Comparison>& shown, const Options& o, std::vector<BlockResult>& rows);
-
-// The ε-free second opinion: the slope of log|J(θ+hv) − J(θ) − h∇J·v| against log h, along the
-// measured error n − a of `c` (a random direction when `c` is directional), at the smallest steps
-// whose remainder stands above rounding (there a wrong gradient's first-order term dominates).
-// 0: not enough such steps to decide.
-double taylor_slope(Evaluator& J, BlockView& b, double J0, const Comparison& c, bool directional, std::mt19937_64& rng);
+// The elements `idx` of block b at ε: numeric (centered and one-sided) and analytic values, kink flags.
+Comparison elements(Evaluator& J, BlockView& b, const std::vector<std::size_t>& idx, double eps,
+                    const std::vector<std::uint8_t>& base);
+// The same, those across a kink judged by their one-sided interval (judge_kinks).
+Comparison judged_elements(Evaluator& J, BlockView& b, const std::vector<std::size_t>& idx, double eps, const Options& o,
+                           const std::vector<std::uint8_t>& base, std::size_t& kinks);
+// One unit direction v on the block: (J(θ+hv) − J(θ−hv)) / 2h against ∇J·v, h = ε·max(1, max|θ|).
+Comparison directional(Evaluator& J, BlockView& b, const std::vector<double>& v, double eps,
+                       const std::vector<std::uint8_t>& base);
+// A seeded random unit vector of n elements.
+std::vector<double> random_unit(std::size_t n, std::mt19937_64& rng);
 
 }  // namespace gc::detail

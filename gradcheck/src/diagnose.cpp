@@ -152,9 +152,9 @@ Cause l2_pattern(Evidence& e) {
   if (scale > 0) {
     const double in_backward = 1 - c / scale;  // backward's L2 gradient, in units of the cost's (λ/m)·θ
     if (std::abs(in_backward) < 1e-3)
-      return fmt::format("numeric − analytic = (λ/m)·{} with λ/m = {:g} ({}): the L2 term is in the cost but left out "
-                         "of backward",
-                         name, scale, fitted);
+      return fmt::format("numeric − analytic = (λ/m)·{} with λ/m = {:g} (fitted c = {:.4g}, residual {:.1e}): the L2 "
+                         "term is in the cost but left out of backward",
+                         name, scale, c, fit->residual);
     return fmt::format("{}: backward's L2 gradient is {:.4g}× the cost's (λ/m = {:g}){}", fitted, in_backward, scale,
                        std::abs(in_backward - 2) < 1e-3 ? ": applied twice, or to a block the cost does not regularize?"
                                                         : "");

@@ -328,6 +328,19 @@ void Tape<T>::sweep(std::uint32_t root, const Tensor<T>* seed) {
 }
 
 template <class T>
+void Tape<T>::backward_alone(std::uint32_t index, const Tensor<T>& grad) {
+  Node<T>& n = nodes_[index];
+  if (!n.op) throw TapeError(fmt::format("backward_alone: {} is not an operation", describe(index)));
+  if (shape_of(grad) != shape_of(n.value))
+    throw ShapeError(fmt::format("backward_alone: the gradient is {} but {} is {}", to_string(shape_of(grad)),
+                                 describe(index), to_string(shape_of(n.value))));
+  for (auto p : n.parents) nodes_[p].grad_written = false;
+  n.grad = grad;
+  n.grad_written = true;
+  n.op->backward(*this, n);
+}
+
+template <class T>
 void Tape<T>::zero_grad() {
   for (auto* p : params_) p->zero_grad();
   for (auto& n : nodes_) n.grad_written = false;

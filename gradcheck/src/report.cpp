@@ -10,7 +10,11 @@ namespace {
 // (ε for elements, directional_eps for a direction).
 std::string step_note(const BlockResult& b, const Options& o) {
   const double usual = b.directional ? o.directional_eps : o.eps;
-  return b.checked && b.best_eps != usual ? fmt::format(" at ε={:.0e}", b.best_eps) : "";
+  std::string note = b.checked && b.best_eps != usual
+                         ? fmt::format(" at ε={:.0e} (error {:.2e})", b.best_eps, b.best_relative_error)
+                         : "";
+  if (!b.coverage.empty()) note += fmt::format("  ({})", b.coverage);
+  return note;
 }
 
 }  // namespace
@@ -23,6 +27,7 @@ const char* to_string(Verdict v) {
     case Verdict::kink: return "kink";
     case Verdict::unused: return "unused";
     case Verdict::inconclusive: return "inconclusive";
+    case Verdict::unchecked: return "unchecked";
   }
   return "?";
 }
@@ -40,7 +45,8 @@ const char* to_string(Mode m) {
 bool Report::passed() const {
   if (!deterministic || !contract_failures.empty()) return false;
   return std::none_of(blocks.begin(), blocks.end(),
-                      [](const BlockResult& b) { return b.verdict == Verdict::fail || b.verdict == Verdict::inconclusive; });
+                      [](const BlockResult& b) { return b.verdict == Verdict::fail || b.verdict == Verdict::inconclusive || b.verdict == Verdict::unchecked;
+                      });
 }
 
 const BlockResult* Report::block(const std::string& name) const {
@@ -85,8 +91,10 @@ std::string Report::table() const {
     }
     if (b.taylor_slope != 0)
       out += fmt::format("  {}: Taylor remainder slope {:.2f} ({})\n", b.name, b.taylor_slope,
-                         b.taylor_slope > 1.5 ? "~2: the gradient looks right; suspect ε or rounding"
-                                              : "~1: the gradient is wrong");
+                         b.taylor_slope > 1.7   ? "~2: no first-order error along the measured difference; suspect ε "
+                                                  "or rounding"
+                         : b.taylor_slope < 1.3 ? "~1: the gradient is wrong"
+                                                : "between 1 and 2: the slope cannot decide");
     for (const auto& w : b.warnings) out += fmt::format("  {}: {}\n", b.name, w);
   }
   for (const auto& f : contract_failures) out += fmt::format("  engine contract broken: {}\n", f);
@@ -130,6 +138,8 @@ nlohmann::json Report::to_json() const {
                            {"eps_sweep", sweep},
                            {"sweep_checked", b.sweep_checked},
                            {"taylor_slope", b.taylor_slope},
+                           {"best_relative_error", b.best_relative_error},
+                           {"coverage", b.coverage},
                            {"verdict", to_string(b.verdict)},
                            {"diagnosis", b.diagnosis},
                            {"warnings", b.warnings}});

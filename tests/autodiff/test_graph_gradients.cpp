@@ -65,6 +65,27 @@ BOOST_AUTO_TEST_CASE(a_parameter_used_twice_gets_the_sum_of_both_uses) {
   }));
 }
 
+BOOST_AUTO_TEST_CASE(backward_alone_gives_one_readers_contribution) {
+  // w feeds mul_scalar (×3) and square: the sweep sums 3 + 2w; each reader alone gives its part,
+  // and a non-operation or a wrong-shaped gradient is refused.
+  ad::Parameter<double> w("w", Tensor<double>{{2.0, -1.0}});
+  ad::Tape<double> tape;
+  auto x = tape.parameter(w);
+  auto tripled = ad::mul_scalar(x, 3.0);
+  auto squared = ad::square(x);
+  auto J = ad::sum(ad::add(tripled, squared));
+  tape.backward(J);
+  BOOST_TEST(w.grad == (Tensor<double>{{7.0, 1.0}}), tt::per_element());
+  const Tensor<double> ones{{1.0, 1.0}};
+  tape.backward_alone(squared.index(), ones);
+  BOOST_TEST(tape.reached(x.index()));
+  BOOST_TEST(w.grad == (Tensor<double>{{4.0, -2.0}}), tt::per_element());
+  tape.backward_alone(tripled.index(), ones);
+  BOOST_TEST(w.grad == (Tensor<double>{{3.0, 3.0}}), tt::per_element());
+  BOOST_CHECK_THROW(tape.backward_alone(x.index(), ones), ad::TapeError);
+  BOOST_CHECK_THROW(tape.backward_alone(squared.index(), Tensor<double>{{1.0}}), ad::ShapeError);
+}
+
 BOOST_AUTO_TEST_CASE(a_small_classifier_with_reused_nodes_and_l2) {
   ad::Parameter<double> W1("W[1]", random(5, 3, 3)), b1("b[1]", random(5, 1, 4)), W2("W[2]", random(4, 5, 5)),
       b2("b[2]", random(4, 1, 6));

@@ -77,9 +77,9 @@ BOOST_AUTO_TEST_CASE(all_mode_checks_every_element) {
 }
 
 BOOST_AUTO_TEST_CASE(evaluations_do_not_allocate) {
-  // Checking every element of the weights (~3650 replays) allocates what checking one element per
-  // weight block does (~12 replays): the report, not the evaluations. Same tape, so the same
-  // buffers. (Weights only: sampled mode checks a bias whole.)
+  // Checking every element of the weights (~3650 replays) allocates what a sample covering every
+  // row and column of each weight block does (~190 replays): the report, not the evaluations. Same
+  // tape, so the same buffers. (Weights only: sampled mode checks a bias whole.)
   planted::Mlp<double> mlp;
   ad::Tape<double> tape;
   auto J = mlp.cost(tape, {});
@@ -100,7 +100,7 @@ BOOST_AUTO_TEST_CASE(evaluations_do_not_allocate) {
   const std::size_t all = count(gc::Mode::all, many);
   BOOST_TEST_MESSAGE("sampled: " << few << " evaluations, " << sampled << " allocations; all: " << many
                                  << " evaluations, " << all << " allocations");
-  BOOST_TEST(many > 50 * few);
+  BOOST_TEST(many > 15 * few);
   BOOST_TEST(all <= sampled + 16, "checking more elements allocated " << all - sampled << " more times");
 }
 

@@ -129,6 +129,10 @@ class Tape {
   void backward(Var<T> output, const Tensor<T>& seed);
   // Sets every parameter gradient of this tape (and every node gradient) to zero.
   void zero_grad();
+  // Operation `index`'s own backward alone, with `grad` as its gradient: its parents' gradients
+  // start fresh, so afterwards each parent that it wrote (reached(parent)) holds exactly its
+  // contribution. The gradient checker compares these with a full sweep's sums over fan-out.
+  void backward_alone(std::uint32_t index, const Tensor<T>& grad);
 
   // --- inspection -----------------------------------------------------------------------------
   const Tensor<T>& value(std::uint32_t index) const;
@@ -146,6 +150,8 @@ class Tape {
   std::uint32_t index_of(const Parameter<T>& p) const;
   // Was the parameter reached by the last backward? (false: its gradient is exactly zero)
   bool reached(const Parameter<T>& p) const;
+  // Did the last sweep (or backward_alone) write a gradient to node `index`?
+  bool reached(std::uint32_t index) const { return nodes_[index].grad_written; }
   // The branch bytes of every piecewise operation, concatenated (the checker's kink detection).
   void branches(std::vector<std::uint8_t>& out) const;
   bool has_branches() const;

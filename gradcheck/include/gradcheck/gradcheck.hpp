@@ -3,15 +3,19 @@
 //
 // The course's recipe, J'(θ_i) ≈ (J(θ + ε e_i) − J(θ − ε e_i)) / 2ε and the relative error
 // ‖dθ_approx − dθ‖₂ / (‖dθ_approx‖₂ + ‖dθ‖₂), is done per named block (W[1], b[1], ...), and then:
-// - every block is checked and reported, failing or not;
+// - every block is checked and reported, failing or not; a gradient of the wrong shape is named first;
 // - the step is relative to the value, ε·max(1, |θ_i|); a failing block is re-checked over a sweep
-//   of ε and fails only if the best ε fails; a Taylor-remainder slope gives an ε-free second opinion;
-// - piecewise operations (relu, abs, max, clip) report the branch each element took, so an
-//   element whose perturbation crossed a kink is reported as a kink, not a bug;
+//   of ε and fails only if the best ε fails (the row keeps the requested ε's figures, the graded
+//   ε beside them); a Taylor-remainder slope gives an ε-free second opinion;
+// - piecewise operations (relu, abs, max, clip: OpDef::branches) report the branch each element
+//   took; an element whose perturbation crossed a kink is compared against the interval of its
+//   one-sided differences (any subgradient there is right, outside it is a bug);
 // - the cost is evaluated repeatedly at the same θ first: a non-deterministic cost (an unfrozen
 //   random source) makes the verdict "inconclusive", never a false failure;
-// - a failing block gets a diagnosis: a constant ratio (a missing 1/m), a sign flip, a transposed
-//   gradient, a block cut off from the cost in backward, the L2 term left out of backward;
+// - a failing block gets a diagnosis the numbers support: a constant ratio (a missing 1/m), a sign
+//   flip, a transposed gradient, a block cut off from the cost in backward, L2 mistakes (left out,
+//   wrong factor, on an unregularized block), a data-term factor under L2, one wrong row or column,
+//   two swapped blocks; otherwise "no simple pattern";
 // - the model is left exactly as found: parameter values and gradients, the tape's frozen flag and
 //   random state; the check runs frozen (dropout masks and batch-norm statistics held).
 #pragma once
@@ -27,12 +31,15 @@
 
 #include <autodiff/autodiff.hpp>
 
+#include "gradcheck/theta.hpp"  // the course's recipe: θ as one vector, one relative error
+
 namespace gc {
 
 enum class Mode {
   all,          // every element of every block (2 evaluations per element)
-  sampled,      // a seeded sample of samples_per_block elements per block; all of a block no larger
-                // than that and all of a vector block, (n, 1) or (1, n): a bias, γ or β
+  sampled,      // a seeded sample of samples_per_block elements per block, stratified to hold every
+                // row and column (so at least max(rows, cols)); all of a block no larger than that
+                // and all of a vector block, (n, 1) or (1, n): a bias, γ or β
   directional,  // one random unit direction per block: ∇J·v against (J(θ+εv) − J(θ−εv)) / 2ε
   probes,       // a directional probe per block first, then element-level only where it failed
 };
@@ -43,10 +50,12 @@ enum class Mode {
 enum class Verdict {
   pass,          // relative error ≤ pass_threshold (or both gradients exactly zero)
   warning,       // between the thresholds: look closer
-  fail,          // above fail_threshold at the best ε
-  kink,          // off only at elements whose perturbation crossed a kink of relu/abs/max/clip
+  fail,          // above fail_threshold at the best ε, or a gradient of the wrong shape
+  kink,          // a pass in which some elements crossed a kink of relu/abs/max/clip, their analytic
+                 // values between their one-sided differences (a valid subgradient)
   unused,        // the block does not reach the cost: both gradients are exactly zero
   inconclusive,  // the cost is not deterministic at fixed θ
+  unchecked,     // no element could be compared (an empty block): never a pass
 };
 const char* to_string(Verdict v);
 const char* to_string(Mode m);
@@ -71,9 +80,9 @@ struct Options {
   bool sweep_eps = true;
   bool taylor = true;              // on a failure, measure the Taylor-remainder slope
   std::size_t noise_repeats = 3;   // evaluations of J at the unperturbed θ
-  // λ/m of an L2 term λ/(2m)·Σ‖W‖² in the cost: lets the checker recognise a backward that left
-  // L2 out (the difference numeric − analytic equals (λ/m)·W). 0: unknown; an L2 term left out is
-  // then recognised by a least-squares fit numeric − analytic ≈ c·W, which also estimates λ/m.
+  // λ/m of an L2 term λ/(2m)·Σ‖W‖² in the cost: lets the diagnosis name backward's L2 gradient
+  // against it (left out, 2×, ½×). 0: unknown; the L2 patterns are then recognised by fits
+  // (numeric − analytic ≈ c·W, numeric ≈ c·analytic + k·W), which also estimate λ/m.
   double l2_scale = 0;
   bool contract_checks = true;     // zero seed, seed linearity, repeated backward (engine contract)
   // Directional and probes modes: a block a direction flagged is checked whole up to this many
@@ -87,17 +96,19 @@ struct BlockResult {
   ad::Shape shape{0, 0};
   std::size_t checked = 0;         // elements (or directions) compared
   bool directional = false;        // compared along one random direction (the worst "element" is it)
-  double relative_error = 0;       // ‖n − a‖ / (‖n‖ + ‖a‖) over the checked elements
+  double relative_error = 0;       // ‖n − a‖ / (‖n‖ + ‖a‖) over the checked elements, at the requested ε
   double max_abs_diff = 0;
   std::size_t worst_index = 0;     // flat (row-major) index of the worst element
   double worst_numeric = 0, worst_analytic = 0;
   double analytic_norm = 0, numeric_norm = 0;
-  std::size_t kinks = 0;           // checked elements whose perturbation crossed a kink (excluded)
-  double best_eps = 0;             // the ε the verdict and the row are based on
+  std::size_t kinks = 0;           // checked elements across a kink, inside their one-sided interval
+  double best_eps = 0;             // the ε the verdict is graded at (the sweep's best, else the requested)
+  double best_relative_error = 0;  // the relative error at best_eps
   std::vector<std::pair<double, double>> eps_sweep;  // (ε, relative error) when swept
   std::size_t sweep_checked = 0;   // elements (or directions) the sweep compared: a sample of a large block
-  double taylor_slope = 0;         // ~2: gradient right, ~1: wrong (0: not measured)
+  double taylor_slope = 0;         // ~2: no first-order error, ~1: wrong (0: not measured or undecided)
   Verdict verdict = Verdict::pass;
+  std::string coverage;            // sampled: "20 of 192 elements, every row and column"
   std::string diagnosis;           // why it probably failed, or a note ("both zero")
   std::vector<std::string> warnings;
 };

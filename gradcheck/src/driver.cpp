@@ -1,13 +1,17 @@
-// The checker's driver: noise floor, per-block comparisons in the chosen mode, ε sweep, verdicts.
-// The tape and closure front ends (front_ends.cpp) reduce a model to an Evaluator and BlockViews.
+// The checker's driver: noise floor, then per block the search — elements in the chosen mode
+// (stratified samples, directions, a localising re-check), the ε sweep on a failure, diagnosis and
+// Taylor slope. The front ends (front_ends.cpp) reduce a model to an Evaluator and BlockViews; the
+// measuring is numeric.cpp's, the grading verdict.cpp's, the explaining diagnose.cpp's.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
+#include "diagnose.hpp"
 #include "driver.hpp"
-#include "internal.hpp"
+#include "numeric.hpp"
+#include "verdict.hpp"
 
 namespace gc::detail {
 namespace {
@@ -21,16 +25,38 @@ std::vector<std::size_t> every_element(std::size_t n) {
   return idx;
 }
 
-// A seeded sample of k of 0 … n−1 (all of them when n ≤ k), in order for readability.
-std::vector<std::size_t> sample(std::size_t n, std::size_t k, std::mt19937_64& rng) {
-  std::vector<std::size_t> idx = every_element(n);
-  if (n <= k) return idx;
-  // Partial Fisher–Yates: the first k of a seeded permutation.
-  for (std::size_t j = 0; j < k; ++j) {
-    std::uniform_int_distribution<std::size_t> pick(j, n - 1);
-    std::swap(idx[j], idx[pick(rng)]);
+// A seeded permutation of 0 … n−1.
+std::vector<std::size_t> permutation(std::size_t n, std::mt19937_64& rng) {
+  std::vector<std::size_t> p = every_element(n);
+  std::shuffle(p.begin(), p.end(), rng);
+  return p;
+}
+
+// A seeded sample of at least k elements of a (rows, cols) block, stratified so that every row and
+// every column holds one (a bug confined to one unit or one input feature is never missed): the
+// "diagonal" (row_perm[t mod rows], col_perm[t mod cols]) for t < max(rows, cols) — distinct,
+// since the longer side's index is t itself — then the rest drawn at random; in order.
+std::vector<std::size_t> stratified_sample(std::size_t rows, std::size_t cols, std::size_t k, std::mt19937_64& rng) {
+  const std::size_t n = rows * cols, cover = std::max(rows, cols);
+  if (n <= std::max(k, cover)) return every_element(n);
+  const auto row_perm = permutation(rows, rng), col_perm = permutation(cols, rng);
+  std::vector<bool> taken(n, false);
+  std::vector<std::size_t> idx;
+  idx.reserve(std::max(k, cover));
+  for (std::size_t t = 0; t < cover; ++t) {
+    const std::size_t i = row_perm[t % rows] * cols + col_perm[t % cols];
+    taken[i] = true;
+    idx.push_back(i);
   }
-  idx.resize(k);
+  std::vector<std::size_t> rest;
+  rest.reserve(n - cover);
+  for (std::size_t i = 0; i < n; ++i)
+    if (!taken[i]) rest.push_back(i);
+  for (std::size_t j = 0; idx.size() < k; ++j) {  // partial Fisher–Yates over the rest
+    std::uniform_int_distribution<std::size_t> pick(j, rest.size() - 1);
+    std::swap(rest[j], rest[pick(rng)]);
+    idx.push_back(rest[j]);
+  }
   std::sort(idx.begin(), idx.end());
   return idx;
 }
@@ -38,10 +64,17 @@ std::vector<std::size_t> sample(std::size_t n, std::size_t k, std::mt19937_64& r
 // A bias, γ or β: each element is one unit's own parameter, so a sample would leave units unchecked.
 bool is_vector(const BlockView& b) { return b.shape[0] == 1 || b.shape[1] == 1; }
 
-// The elements a sampled check compares: all of a vector block, else a seeded sample.
+// The elements a sampled check compares: all of a vector block, else a stratified sample.
 std::vector<std::size_t> sampled_elements(const BlockView& b, const Options& o, std::mt19937_64& rng) {
-  return is_vector(b) ? every_element(b.size()) : sample(b.size(), o.samples_per_block, rng);
+  return is_vector(b) ? every_element(b.size()) : stratified_sample(b.shape[0], b.shape[1], o.samples_per_block, rng);
 }
+
+// "20 of 192 elements, every row and column": what a sampled row did not check.
+void note_coverage(const BlockView& b, BlockResult& r) {
+  if (!r.directional && r.checked < b.size())
+    r.coverage = fmt::format("{} of {} elements, every row and column", r.checked, b.size());
+}
+
 
 std::vector<std::size_t> elements_to_check(const BlockView& b, const Options& o, std::mt19937_64& rng) {
   return o.mode == Mode::all ? every_element(b.size()) : sampled_elements(b, o, rng);
@@ -54,87 +87,7 @@ std::vector<std::size_t> elements_to_recheck(const BlockView& b, const Options& 
   return b.size() <= o.whole_recheck_limit ? every_element(b.size()) : sampled_elements(b, o, rng);
 }
 
-Comparison elements(Evaluator& J, BlockView& b, const std::vector<std::size_t>& idx, double eps,
-                    const std::vector<std::uint8_t>& base) {
-  Comparison c;
-  c.reserve(idx.size());
-  for (std::size_t i : idx) {
-    bool kink = false;
-    c.index.push_back(i);
-    c.numeric.push_back(numeric_element(J, b, i, eps, base, &kink));
-    c.analytic.push_back(b.analytic[i]);
-    c.kink.push_back(kink);
-  }
-  return c;
-}
-
-// One random unit direction v on the block: (J(θ+hv) − J(θ−hv)) / 2h against ∇J·v, where the
-// analytic side uses the perturbation actually stored (float parameters round θ ± hv).
-Comparison directional(Evaluator& J, BlockView& b, const std::vector<double>& v, double eps,
-                       const std::vector<std::uint8_t>& base) {
-  const std::size_t n = b.size();
-  std::vector<double> original(n), plus(n), minus(n);
-  double scale = 1;
-  for (std::size_t k = 0; k < n; ++k) {
-    original[k] = b.get(k);
-    scale = std::max(scale, std::abs(original[k]));
-  }
-  const double h = eps * scale;
-  bool kink = false;
-  auto evaluate = [&](double sign, std::vector<double>& stored) {
-    for (std::size_t k = 0; k < n; ++k) {
-      b.set(k, original[k] + sign * h * v[k]);
-      stored[k] = b.get(k);
-    }
-    const double value = J();
-    kink = J.crossed(base) || kink;
-    return value;
-  };
-  const double jp = evaluate(+1, plus), jm = evaluate(-1, minus);
-  for (std::size_t k = 0; k < n; ++k) b.set(k, original[k]);
-  double directional_derivative = 0;
-  for (std::size_t k = 0; k < n; ++k) directional_derivative += b.analytic[k] * (plus[k] - minus[k]) / (2 * h);
-  Comparison c;
-  c.index.push_back(0);
-  c.numeric.push_back((jp - jm) / (2 * h));
-  c.analytic.push_back(directional_derivative);
-  c.kink.push_back(kink);
-  return c;
-}
-
-std::vector<double> random_unit(std::size_t n, std::mt19937_64& rng) {
-  std::normal_distribution<double> normal;
-  std::vector<double> v(n);
-  double norm = 0;
-  for (double& x : v) {
-    x = normal(rng);
-    norm += x * x;
-  }
-  norm = std::sqrt(norm);
-  for (double& x : v) x /= norm;
-  return v;
-}
-
-Verdict grade(double error, const Options& o) {
-  if (error <= o.pass_threshold) return Verdict::pass;
-  if (error <= o.fail_threshold) return Verdict::warning;
-  return Verdict::fail;
-}
-
 int severity(Verdict v) { return v == Verdict::fail ? 2 : v == Verdict::warning ? 1 : 0; }
-
-void fill(BlockResult& r, const Comparison& c, const Errors& e) {
-  r.checked = c.index.size();
-  r.relative_error = e.relative;
-  r.max_abs_diff = e.max_abs;
-  r.numeric_norm = e.numeric_norm;
-  r.analytic_norm = e.analytic_norm;
-  if (!c.index.empty()) {
-    r.worst_index = c.index[e.worst];
-    r.worst_numeric = c.numeric[e.worst];
-    r.worst_analytic = c.analytic[e.worst];
-  }
-}
 
 bool all_zero(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [](double x) { return x == 0; });
@@ -161,14 +114,20 @@ Step best_of_sweep(ErrorAt error_at, Step first, BlockResult& r) {
 // Grade at the better step when it at least halves the error or changes the verdict (1.5e-3 →
 // 0.9e-3 is fail → warning); smaller gains that decide nothing are rounding noise.
 bool worth_switching(double first_error, double better_error, const Options& o) {
-  return better_error < 0.5 * first_error || grade(better_error, o) != grade(first_error, o);
+  return better_error < 0.5 * first_error || grade(better_error, 1, o) != grade(first_error, 1, o);
 }
 
 void note_step_size_effect(BlockResult& r, double first_error, double first_eps) {
   if (r.verdict != Verdict::fail)
     r.warnings.push_back(fmt::format("error {:.2e} at ε={:.0e}, {:.2e} at ε={:.0e}: a step-size effect, graded at the "
                                      "better step",
-                                     first_error, first_eps, r.relative_error, r.best_eps));
+                                     first_error, first_eps, r.best_relative_error, r.best_eps));
+}
+
+// The error a sweep step is ranked by: only a step that compared some element by its centered
+// difference measures the step's effect; one where every element crossed a kink ranks nowhere.
+double sweep_error(const Comparison& c) {
+  return c.centered == 0 ? std::numeric_limits<double>::quiet_NaN() : compare(c).relative;
 }
 
 // The k elements of `c` with the largest |numeric − analytic| (a NaN counts as largest), in order.
@@ -187,10 +146,8 @@ Comparison worst_elements(const Comparison& c, std::size_t k) {
   Comparison worst;
   worst.reserve(positions.size());
   for (std::size_t p : positions) {
-    worst.index.push_back(c.index[p]);
-    worst.numeric.push_back(c.numeric[p]);
-    worst.analytic.push_back(c.analytic[p]);
-    worst.kink.push_back(false);
+    worst.push(c.index[p], c.numeric[p], c.analytic[p], c.left[p], c.right[p], c.kink[p]);
+    if (!c.kink[p]) ++worst.centered;
   }
   return worst;
 }
@@ -204,19 +161,19 @@ Comparison sweep_elements(Evaluator& J, BlockView& b, const std::vector<std::siz
   const double first_eps = r.best_eps, first_error = r.relative_error;
   const Comparison worst = worst_elements(kept, o.samples_per_block);
   std::size_t kinks = 0;  // the sweep's own exclusions: the row counts those of what it shows
-  auto error_at = [&](double eps) {
-    return compare(without_kinks(elements(J, b, worst.index, eps, base), o, kinks)).relative;
-  };
+  auto error_at = [&](double eps) { return sweep_error(judged_elements(J, b, worst.index, eps, o, base, kinks)); };
   r.sweep_checked = worst.index.size();
   const double worst_error = compare(worst).relative;
-  const Step best = best_of_sweep(error_at, {first_eps, worst_error}, r);
+  // The requested step too is a candidate only when it compared something by centered differences.
+  const double first_rank = kept.centered == 0 ? std::numeric_limits<double>::infinity() : worst_error;
+  const Step best = best_of_sweep(error_at, {first_eps, first_rank}, r);
   // The error of all of idx at the best ε, projected from its worst elements' (exact when they are
   // all of idx), decides whether to measure there; the measurement decides whether to grade there.
   const double projected = worst_error > 0 ? first_error * best.error / worst_error : first_error;
   if (best.eps == first_eps || !worth_switching(first_error, projected, o)) return kept;
-  Comparison at_best = without_kinks(elements(J, b, idx, best.eps, base), o, kinks);
-  if (!(compare(at_best).relative < first_error)) return kept;
-  show(r, at_best, best.eps, o);
+  Comparison at_best = judged_elements(J, b, idx, best.eps, o, base, kinks);
+  if (!(sweep_error(at_best) < first_error)) return kept;
+  grade_at(r, at_best, best.eps, o);
   r.kinks = kinks;
   note_step_size_effect(r, first_error, first_eps);
   return at_best;
@@ -229,7 +186,7 @@ Comparison check_elements(Evaluator& J, BlockView& b, const std::vector<std::siz
   r.directional = false;
   r.eps_sweep.clear();
   r.sweep_checked = 0;
-  Comparison kept = without_kinks(elements(J, b, idx, o.eps, base), o, r.kinks);
+  Comparison kept = judged_elements(J, b, idx, o.eps, o, base, r.kinks);
   show(r, kept, o.eps, o);
   if (r.verdict != Verdict::pass && o.sweep_eps) kept = sweep_elements(J, b, idx, o, base, std::move(kept), r);
   return kept;
@@ -239,16 +196,13 @@ Comparison check_elements(Evaluator& J, BlockView& b, const std::vector<std::siz
 // crosses a kink at some ε says nothing there: skipped).
 void sweep_direction(Evaluator& J, BlockView& b, const std::vector<double>& v, const Options& o,
                      const std::vector<std::uint8_t>& base, Comparison& kept, BlockResult& r) {
-  auto error_at = [&](double eps) {
-    const Comparison c = directional(J, b, v, eps, base);
-    return c.kink[0] ? std::numeric_limits<double>::quiet_NaN() : compare(c).relative;
-  };
+  auto error_at = [&](double eps) { return sweep_error(directional(J, b, v, eps, base)); };
   const double first_eps = r.best_eps, first_error = r.relative_error;
   r.sweep_checked = 1;
   const Step best = best_of_sweep(error_at, {first_eps, first_error}, r);
   if (best.eps == first_eps || !worth_switching(first_error, best.error, o)) return;
   kept = directional(J, b, v, best.eps, base);
-  show(r, kept, best.eps, o);
+  grade_at(r, kept, best.eps, o);
   note_step_size_effect(r, first_error, first_eps);
 }
 
@@ -285,9 +239,7 @@ Comparison check_by_direction(Evaluator& J, BlockView& b, const Options& o, cons
                               std::mt19937_64& rng, BlockResult& r) {
   const std::vector<double> v = random_unit(b.size(), rng);
   Comparison probe = directional(J, b, v, o.directional_eps, base);
-  std::size_t kinks = 0;
-  without_kinks(probe, o, kinks);
-  if (kinks > 0) {
+  if (probe.kink[0] && grade(compare(probe).relative, 1, o) != Verdict::pass) {
     // One kink flag covers every element the direction moved: dropping the only comparison would
     // pass any bug next to the kink. Element by element, only those whose own step crosses it drop.
     r.warnings.push_back("the direction crossed a kink of relu/abs/max/clip: checked element by element");
@@ -313,98 +265,33 @@ void warn_if_vanishing(const BlockView& b, BlockResult& r) {
 
 }  // namespace
 
-// The row shows `c`, measured at `eps`, and the verdict is its grade.
-void show(BlockResult& r, const Comparison& c, double eps, const Options& o) {
-  const Errors e = compare(c);
-  fill(r, c, e);
-  r.best_eps = eps;
-  r.verdict = grade(e.relative, o);
-}
-
-// Elements whose own error is large and whose perturbation crossed a kink are excluded from the
-// block's error (counted in `kinks`); returns the comparison without them.
-Comparison without_kinks(const Comparison& c, const Options& o, std::size_t& kinks) {
-  Comparison kept;
-  kept.reserve(c.index.size());
-  kinks = 0;
-  for (std::size_t k = 0; k < c.index.size(); ++k) {
-    const double n = c.numeric[k], a = c.analytic[k];
-    const double err = (n == 0 && a == 0) ? 0 : std::abs(n - a) / (std::abs(n) + std::abs(a));
-    if (c.kink[k] && err > o.pass_threshold) {
-      ++kinks;
-      continue;
-    }
-    kept.index.push_back(c.index[k]);
-    kept.numeric.push_back(n);
-    kept.analytic.push_back(a);
-    kept.kink.push_back(false);
-  }
-  return kept;
-}
-
-Errors compare(const Comparison& c) {
-  Errors e;
-  double diff2 = 0;
-  for (std::size_t k = 0; k < c.index.size(); ++k) {
-    const double d = c.numeric[k] - c.analytic[k];
-    diff2 += d * d;
-    e.numeric_norm += c.numeric[k] * c.numeric[k];
-    e.analytic_norm += c.analytic[k] * c.analytic[k];
-    if (std::abs(d) > e.max_abs || k == 0) {
-      e.max_abs = std::abs(d);
-      e.worst = k;
-    }
-  }
-  e.numeric_norm = std::sqrt(e.numeric_norm);
-  e.analytic_norm = std::sqrt(e.analytic_norm);
-  const double denominator = e.numeric_norm + e.analytic_norm;
-  e.relative = denominator == 0 ? 0 : std::sqrt(diff2) / denominator;
-  return e;
-}
-
-double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base,
-                       bool* kink) {
-  const double original = b.get(i);
-  const double h = eps * std::max(1.0, std::abs(original));
-  auto at = [&](double value, double& stored) {
-    b.set(i, value);
-    stored = b.get(i);
-    const double j = J();
-    if (kink) *kink = J.crossed(base) || *kink;
-    return j;
-  };
-  double up = 0, down = 0;
-  const double jp = at(original + h, up), jm = at(original - h, down);
-  b.set(i, original);
-  // A step below the parameter's precision (float at ε ≤ 1e-8) stores θ ± h as θ: no derivative.
-  if (up == down) return std::numeric_limits<double>::quiet_NaN();
-  return (jp - jm) / (up - down);
-}
-
 BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std::vector<std::uint8_t>& base,
-                        std::mt19937_64& rng, double J0) {
+                        std::mt19937_64& rng, double J0, Comparison* shown) {
   BlockResult r;
   r.name = b.name;
   r.shape = b.shape;
+  if (b.grad_shape != b.shape) {
+    r.verdict = Verdict::fail;
+    r.diagnosis = shape_mismatch(b);
+    return r;
+  }
   const bool by_direction = o.mode == Mode::directional || o.mode == Mode::probes;
-  const Comparison kept = by_direction ? check_by_direction(J, b, o, base, rng, r)
-                                       : check_elements(J, b, elements_to_check(b, o, rng), o, base, r);
+  Comparison kept = by_direction ? check_by_direction(J, b, o, base, rng, r)
+                                 : check_elements(J, b, elements_to_check(b, o, rng), o, base, r);
   if (r.kinks == 0 && all_zero(b.analytic) && all_zero(kept.numeric)) {
     r.verdict = b.reached ? Verdict::pass : Verdict::unused;
     r.diagnosis = b.reached ? "both gradients are exactly zero (pass)"
                             : "does not reach the cost: both gradients are exactly zero";
     return r;
   }
-  if (r.verdict == Verdict::pass && r.kinks > 0) {
-    r.verdict = Verdict::kink;
-    r.diagnosis = fmt::format(
-        "{} element(s) crossed a kink of relu/abs/max/clip within ±ε and were excluded: not a bug", r.kinks);
-  }
+  note_coverage(b, r);
+  settle_kinks_and_unchecked(r, "element(s)");
   if (r.verdict == Verdict::fail || r.verdict == Verdict::warning) {
     if (r.diagnosis.empty()) diagnose(J, b, kept, o, r);
-    if (o.taylor && r.verdict == Verdict::fail) r.taylor_slope = taylor_slope(J, b, J0, rng);
+    if (o.taylor && r.verdict == Verdict::fail) r.taylor_slope = taylor_slope(J, b, J0, kept, r.directional, rng);
   }
   warn_if_vanishing(b, r);
+  if (shown && !r.directional) *shown = std::move(kept);  // for diagnose_swaps
   return r;
 }
 
@@ -419,6 +306,7 @@ Report run(Evaluator& J, std::vector<BlockView>& blocks, const Options& o) {
   double spread = 0;
   for (std::size_t k = 1; k < o.noise_repeats; ++k) spread = std::max(spread, std::abs(J() - J0));
   report.deterministic = spread == 0;
+  J.at_theta = J0;
   if (!report.deterministic) {
     for (auto& b : blocks) {
       BlockResult r;
@@ -434,29 +322,19 @@ Report run(Evaluator& J, std::vector<BlockView>& blocks, const Options& o) {
     if (std::abs(J0) > 1e4 || (J0 != 0 && std::abs(J0) < 1e-4))
       report.notes.push_back(fmt::format("the cost {:.3e} is far from order 1: relative errors lose meaning", J0));
     std::mt19937_64 rng(o.seed);
-    for (auto& b : blocks) {
-      J.start = b.first_node;
-      report.blocks.push_back(check_block(J, b, o, base, rng, J0));
+    std::vector<Comparison> shown(blocks.size());
+    for (std::size_t k = 0; k < blocks.size(); ++k) {
+      J.start = blocks[k].first_node;
+      report.blocks.push_back(check_block(J, blocks[k], o, base, rng, J0, &shown[k]));
       J.start = 0;
       J();  // every node back at θ before the next block replays from its own first node
     }
+    diagnose_swaps(shown, o, report.blocks);
     report.relative_error = overall_relative_error(report.blocks);
   }
   report.evaluations = J.evaluations;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
-}
-
-double overall_relative_error(const std::vector<BlockResult>& blocks) {
-  double diff2 = 0, nn = 0, aa = 0;
-  for (const auto& r : blocks) {
-    const double d = r.relative_error * (r.numeric_norm + r.analytic_norm);
-    diff2 += d * d;
-    nn += r.numeric_norm * r.numeric_norm;
-    aa += r.analytic_norm * r.analytic_norm;
-  }
-  const double denominator = std::sqrt(nn) + std::sqrt(aa);
-  return denominator == 0 ? 0 : std::sqrt(diff2) / denominator;
 }
 
 }  // namespace gc::detail

@@ -54,7 +54,7 @@ class Claims {
     for (const auto& c : claims_) course_width = std::max(course_width, columns(c.course));
     fmt::print("\n{:<{}}  {:>{}}  {:>14}\n", "claim", width, "course", course_width, "measured");
     for (const auto& c : claims_)
-      fmt::print("{}{}  {}{}  {:>14.6g}\n", c.what, std::string(width - columns(c.what), ' '),
+      fmt::print("{}{}  {}{}  {:>14.8g}\n", c.what, std::string(width - columns(c.what), ' '),
                  std::string(course_width - columns(c.course), ' '), c.course, c.measured);
     const auto path = out / (lesson_ + "_claims.csv");
     std::FILE* f = std::fopen(path.c_str(), "w");

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   std::size_t right = 0;
   for (std::size_t j = 0; j < m; ++j) right += hardmax(Z.value(), j) == std::size_t(label[j]);
   claims.add("cost", "cost after 300 steps of gradient descent", "-", J.value()(0, 0));
-  claims.add("accuracy", "training accuracy", "high: the clouds are linearly separable", double(right) / m);
+  claims.add("accuracy", "training accuracy", "≈ 1 (separable clouds)", double(right) / m);
 
   {  // dZ = (ŷ − y)/m, and the checker's verdict on it: the logits as a parameter.
     ad::Parameter<double> logits("Z", Z.value());

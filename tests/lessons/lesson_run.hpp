@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
 
 #include <plot/plot.hpp>
 
@@ -66,7 +67,7 @@ inline std::map<std::string, std::vector<double>> read_columns(const fs::path& p
 
 struct Run {
   fs::path out;
-  std::string stdout_text;
+  std::string stdout_text, stderr_text;
   std::map<std::string, double> claims;
 
   double claim(const std::string& key) const {
@@ -82,18 +83,21 @@ struct Run {
   }
 };
 
-// Runs $LESSON --out <fresh directory> [extra arguments]; the directory is left for inspection
-// under the test's temporary directory and removed on the next run.
-inline Run run_lesson(const std::string& extra = "") {
+// Runs $LESSON --out <fresh directory> [extra arguments] (Cleanup removes the directory).
+// `env` prefixes the command with variable settings ("DLCOURSE_GNUPLOT=/nowhere").
+inline Run run_lesson(const std::string& extra = "", const std::string& env = "") {
   const char* program = std::getenv("LESSON");
   BOOST_REQUIRE_MESSAGE(program, "LESSON (the lesson program's path) is not set: run through meson test");
   std::string pattern = (fs::temp_directory_path() / "lesson_XXXXXX").string();
   Run run;
   run.out = ::mkdtemp(pattern.data());
+  // The paths are mkdtemp's and meson's (no quotes in them).
   const std::string command =
-      "'" + std::string(program) + "' --out '" + run.out.string() + "' " + extra + " > '" + (run.out / "stdout.txt").string() + "'";
+      fmt::format("{} '{}' --out '{}' {} > '{}' 2> '{}'", env, program, run.out.string(), extra,
+                  (run.out / "stdout.txt").string(), (run.out / "stderr.txt").string());
   BOOST_REQUIRE_EQUAL(std::system(command.c_str()), 0);
   run.stdout_text = read_text(run.out / "stdout.txt");
+  run.stderr_text = read_text(run.out / "stderr.txt");
   BOOST_TEST_MESSAGE(run.stdout_text);
   for (const auto& e : fs::directory_iterator(run.out)) {
     const std::string name = e.path().filename().string();

@@ -1,6 +1,8 @@
 // Lesson 1: the course's 3.0001 and 3.0301 at ε = 0.01, the orders O(ε²) and O(ε), and rounding
 // taking over at small ε, read back from what the program wrote.
 #define BOOST_TEST_MODULE lesson01
+#include <algorithm>
+
 #include "lesson_run.hpp"
 
 using namespace lesson_test;
@@ -27,4 +29,16 @@ BOOST_AUTO_TEST_CASE(lesson1_numbers_csv_and_png) {
   BOOST_CHECK_CLOSE(sweep.at("two-sided |error|").front(), 0.01, 1e-6);
   BOOST_CHECK_CLOSE(sweep.at("one-sided |error|").front(), 0.31, 1e-6);
   run.check_picture("lesson01_eps_sweep");
+}
+
+// Without gnuplot the lesson still runs to the end: its numbers and CSV, one note per picture.
+BOOST_AUTO_TEST_CASE(lesson1_without_gnuplot_writes_the_csv_and_a_note) {
+  const Run run = run_lesson("", "DLCOURSE_GNUPLOT=/nonexistent/gnuplot");
+  Cleanup cleanup{run.out};
+  BOOST_CHECK_CLOSE(run.claim("centered_at_0.01"), 3.0001, 1e-9);
+  BOOST_CHECK(fs::exists(run.out / "lesson01_eps_sweep.csv"));
+  BOOST_CHECK(!fs::exists(run.out / "lesson01_eps_sweep.png"));
+  BOOST_TEST_INFO(run.stderr_text);
+  BOOST_CHECK(run.stderr_text.find("plot: no gnuplot ('/nonexistent/gnuplot'") == 0);
+  BOOST_CHECK_EQUAL(std::count(run.stderr_text.begin(), run.stderr_text.end(), '\n'), 1);
 }

@@ -1,5 +1,6 @@
 // The four figures: each writes its CSV files, then a gnuplot script that reads them. Every string
 // from the caller (file names, titles, series names) enters the script through gnuplot_string().
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 

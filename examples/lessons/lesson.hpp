@@ -60,12 +60,17 @@ class Claims {
     std::FILE* f = std::fopen(path.c_str(), "w");
     if (!f) throw plot::Error(fmt::format("{}: cannot write {}", lesson_, path));
     std::fputs("key,course,measured\n", f);
-    for (const auto& c : claims_) fmt::print(f, "{},\"{}\",{}\n", c.key, c.course, c.measured);
+    for (const auto& c : claims_) fmt::print(f, "{},{},{}\n", c.key, csv_quoted(c.course), c.measured);
     if (std::fclose(f) != 0) throw plot::Error(fmt::format("{}: writing {} failed", lesson_, path));
     fmt::print("wrote {}\n", path);
   }
 
  private:
+  static std::string csv_quoted(const std::string& text) {  // RFC 4180: "..." with "" for "
+    std::string out = "\"";
+    for (char ch : text) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    return out + "\"";
+  }
   static std::size_t columns(const std::string& utf8) {  // code points, not bytes (θ, ε, ŷ)
     std::size_t n = 0;
     for (unsigned char c : utf8) n += (c & 0xC0) != 0x80;

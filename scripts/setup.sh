@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(g++ meson ninja-build pkg-config libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev
-          libfmt-dev libboost-test-dev nlohmann-json3-dev zlib1g-dev libzip-dev libcsv-dev libcli11-dev dataset-fashion-mnist)
+          libfmt-dev libboost-test-dev nlohmann-json3-dev zlib1g-dev libzip-dev libcsv-dev libcli11-dev
+          dataset-fashion-mnist gnuplot-nox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

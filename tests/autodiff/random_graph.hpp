@@ -396,7 +396,8 @@ class RandomGraph {
   bool op_softmax_cross_entropy() {
     const std::size_t a = pick();
     ad::Tensor<double> Y = fixtures::uniform(nodes_[a].var.rows(), nodes_[a].var.cols(), 0.1, 1, rng_);
-    Y /= xt::sum(Y, {0}, xt::keep_dims);
+    const ad::Tensor<double> column_sums = xt::sum(Y, {0}, xt::keep_dims);
+    Y /= column_sums;
     result(ad::softmax_cross_entropy(nodes_[a].var, tape.constant(Y, "Y")), {a}, "softmax_cross_entropy");
     return true;
   }

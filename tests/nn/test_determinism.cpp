@@ -50,9 +50,13 @@ std::string differences(const Snapshot& a, const Snapshot& b) {
 BOOST_AUTO_TEST_CASE(the_same_seed_trains_bit_identical_parameters) {
   const Snapshot first = train(7), second = train(7);
   BOOST_TEST(differences(first, second).empty(), "differ: " << differences(first, second));
-  // Not vacuous: the snapshot holds the weights, γ, β and the running statistics, and another
-  // seed moves every one of them.
-  BOOST_TEST(first.size() == 8u);  // W[1] gamma[1] beta[1] W[2] b[2], running mean and variance... see below
+  // Not vacuous: the snapshot holds every parameter and the running statistics (and another seed
+  // changes every one of them, below).
+  std::vector<std::string> names;
+  for (const auto& entry : first) names.push_back(entry.first);
+  const std::vector<std::string> expected = {"W[1]", "gamma[1]", "beta[1]", "W[2]",
+                                             "b[2]", "running_mean[1]", "running_var[1]"};
+  BOOST_TEST(names == expected, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(another_seed_trains_other_parameters) {

@@ -17,6 +17,8 @@ echo "fuzz build: $((SECONDS - start)) s"
 export OPENBLAS_NUM_THREADS=1
 export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+# (symbolized stack traces in the reports)
+[ -x /usr/lib/llvm-16/bin/llvm-symbolizer ] && export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-16/bin/llvm-symbolizer
 failed=()
 for t in "${targets[@]}"; do
   work=$(mktemp -d)

@@ -4,8 +4,11 @@
 # benchmarks are not built: neither is part of this run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# -O2 with line tables only (-g1: file:line in the reports; full -g costs build time on 2 cores);
+# assertions on.
 [ -f build-asan/build.ninja ] ||
-  meson setup build-asan -Db_sanitize=address,undefined -Dbuildtype=debugoptimized -Dexamples=false -Dbench=false
+  meson setup build-asan -Db_sanitize=address,undefined -Dbuildtype=plain -Doptimization=2 -Dcpp_args=-g1 \
+    -Dexamples=false -Dbench=false
 start=$SECONDS
 ninja -C build-asan
 echo "sanitized build: $((SECONDS - start)) s"

@@ -24,12 +24,12 @@ for t in "${targets[@]}"; do
   work=$(mktemp -d)
   cp -r "fuzz/corpus/$t/." "$work/"
   log=build-fuzz/fuzz_$t.log
-  echo "--- fuzz_$t: ${seconds} s on $(ls "$work" | wc -l) seed inputs"
+  echo "--- fuzz_$t: ${seconds} s on $(find "$work" -type f | wc -l) seed inputs"
   status=0
-  build-fuzz/fuzz/fuzz_$t -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+  "build-fuzz/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="build-fuzz/crash-$t-" "$work" >"$log" 2>&1 || status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  echo "fuzz_$t: ${runs:-?} executions, corpus grew to $(ls "$work" | wc -l) inputs, exit status $status"
+  echo "fuzz_$t: ${runs:-?} executions, corpus grew to $(find "$work" -type f | wc -l) inputs, exit status $status"
   if ((status != 0)); then
     failed+=("$t")
     grep -v '^#[0-9]' "$log" | tail -60

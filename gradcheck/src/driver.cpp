@@ -87,8 +87,6 @@ std::vector<std::size_t> elements_to_recheck(const BlockView& b, const Options& 
   return b.size() <= o.whole_recheck_limit ? every_element(b.size()) : sampled_elements(b, o, rng);
 }
 
-int severity(Verdict v) { return v == Verdict::fail ? 2 : v == Verdict::warning ? 1 : 0; }
-
 bool all_zero(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [](double x) { return x == 0; });
 }
@@ -215,17 +213,23 @@ Comparison localise(Evaluator& J, BlockView& b, const Options& o, const std::vec
   const auto idx = elements_to_recheck(b, o, rng);
   const bool whole = idx.size() == b.size();
   Comparison kept = check_elements(J, b, idx, o, base, r);
+  Figures sample;
+  sample.error = r.best_relative_error;
+  sample.compared = r.checked;
+  if (!whole) sample.direction = direction.verdict;  // a whole check compared all the direction summed over
+  const Verdict verdict = grade(sample, o);
   r.warnings.push_back(fmt::format("{} error {:.2e} at ε={:.0e}{}: checked {} {} elements",
                                    o.mode == Mode::probes ? "directional probe" : "directional",
                                    direction.relative_error, direction.best_eps,
                                    direction.eps_sweep.empty() ? "" : " (the best of an ε sweep)",
                                    whole ? "all" : "a sample of", idx.size()));
-  if (whole || severity(r.verdict) >= severity(direction.verdict)) return kept;
-  // The sampled elements look better than the direction: its row and verdict stand.
+  if (verdict == r.verdict) return kept;
+  // The sampled elements look better than the direction: its row stands, with grade()'s verdict.
   std::vector<std::string> warnings = std::move(r.warnings);
   const std::size_t sampled = r.checked;
   const double sampled_error = r.relative_error;
   r = direction;
+  r.verdict = verdict;
   r.warnings = std::move(warnings);
   r.diagnosis = fmt::format("the direction disagrees but the {} sampled elements {} (error {:.2e}): the wrong elements "
                             "were not sampled; run Mode::all on this block",
@@ -271,7 +275,9 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
   r.name = b.name;
   r.shape = b.shape;
   if (b.grad_shape != b.shape) {
-    r.verdict = Verdict::fail;
+    Figures wrong;
+    wrong.wrong_shape = true;
+    r.verdict = grade(wrong, o);
     r.diagnosis = shape_mismatch(b);
     return r;
   }
@@ -279,7 +285,10 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
   Comparison kept = by_direction ? check_by_direction(J, b, o, base, rng, r)
                                  : check_elements(J, b, elements_to_check(b, o, rng), o, base, r);
   if (r.kinks == 0 && all_zero(b.analytic) && all_zero(kept.numeric)) {
-    r.verdict = b.reached ? Verdict::pass : Verdict::unused;
+    Figures zero;
+    zero.both_zero = true;
+    zero.reached = b.reached;
+    r.verdict = grade(zero, o);
     r.diagnosis = b.reached ? "both gradients are exactly zero (pass)"
                             : "does not reach the cost: both gradients are exactly zero";
     return r;
@@ -312,7 +321,9 @@ Report run(Evaluator& J, std::vector<BlockView>& blocks, const Options& o) {
       BlockResult r;
       r.name = b.name;
       r.shape = b.shape;
-      r.verdict = Verdict::inconclusive;
+      Figures noise;
+      noise.noisy = true;
+      r.verdict = grade(noise, o);
       r.diagnosis = fmt::format("J changed by {:.2e} between evaluations at the same θ: a random source is not "
                                 "frozen (dropout?); finite differences would measure noise",
                                 spread);

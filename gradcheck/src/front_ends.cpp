@@ -274,7 +274,9 @@ Report check_jacobian(const std::function<ad::Var<double>(ad::Tape<double>&, con
       bv.name = p.name;
       bv.shape = ad::shape_of(p.value);
       bv.grad_shape = wrong_shape[b];
-      r.verdict = Verdict::fail;
+      detail::Figures wrong;
+      wrong.wrong_shape = true;
+      r.verdict = detail::grade(wrong, o);
       r.diagnosis = detail::shape_mismatch(bv);
       report.blocks.push_back(std::move(r));
       continue;

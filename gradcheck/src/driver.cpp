@@ -1,6 +1,7 @@
 // The checker's driver: noise floor, then per block the search — elements in the chosen mode
 // (stratified samples, directions, a localising re-check), the ε sweep on a failure, diagnosis and
-// Taylor slope. The front ends (front_ends.cpp) reduce a model to an Evaluator and BlockViews; the
+// Taylor slope; and a single operation's Jacobian blocks, by the same element step, kink rule,
+// grading and diagnosis. The front ends (front_ends.cpp) reduce a model to an Evaluator and BlockViews; the
 // measuring is numeric.cpp's, the grading verdict.cpp's, the explaining diagnose.cpp's.
 #include <algorithm>
 #include <chrono>
@@ -267,20 +268,61 @@ void warn_if_vanishing(const BlockView& b, BlockResult& r) {
     r.warnings.push_back(fmt::format("gradient norm {:.1e} is tiny: vanishing gradients?", norm));
 }
 
+// A gradient that does not fit its block is never indexed: the block fails with that diagnosis.
+bool gradient_fits(const BlockView& b, const Options& o, BlockResult& r) {
+  if (b.grad_shape == b.shape) return true;
+  Figures wrong;
+  wrong.wrong_shape = true;
+  r.verdict = grade(wrong, o);
+  r.diagnosis = shape_mismatch(b);
+  return false;
+}
+
 }  // namespace
+
+BlockResult check_jacobian_block(BlockView& input, const std::vector<double>& at_theta,
+                                 const std::function<bool(std::vector<double>&)>& outputs_at, const Options& o,
+                                 std::size_t& evaluations) {
+  const std::size_t outputs = at_theta.size(), n = input.size();
+  BlockResult r;
+  r.name = input.name;
+  r.shape = {outputs, n};  // the Jacobian block: outputs × elements of this input
+  if (!gradient_fits(input, o, r)) return r;
+  Comparison entries;
+  entries.reserve(outputs * n);
+  std::vector<double> plus, minus;
+  for (std::size_t i = 0; i < n; ++i) {
+    const ElementStep s = step_element(input, i, o.eps, [&](int sign) {
+      ++evaluations;
+      return outputs_at(sign > 0 ? plus : minus);
+    });
+    for (std::size_t k = 0; k < outputs; ++k) {
+      const Difference d = difference(minus[k], at_theta[k], plus[k], s);
+      entries.push(k * n + i, d.centered, input.analytic[k * n + i], d.left, d.right, d.kink);
+    }
+  }
+  double scale = 0;  // the kink rule's rounding allowance is sized by the largest output
+  for (double y : at_theta) scale = std::max(scale, std::abs(y));
+  const Comparison kept =
+      judge_kinks(std::move(entries), o, o.eps, std::numeric_limits<double>::epsilon() / 2, scale, r.kinks);
+  show(r, kept, o.eps, o);
+  settle_kinks_and_unchecked(r, "Jacobian entries");
+  if (r.verdict == Verdict::fail || r.verdict == Verdict::warning) {
+    BlockView jacobian;  // diagnosis reads the Jacobian block's shape; it has no θ to probe
+    jacobian.name = input.name;
+    jacobian.shape = r.shape;
+    Evaluator none;
+    diagnose(none, jacobian, kept, o, r, false);
+  }
+  return r;
+}
 
 BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std::vector<std::uint8_t>& base,
                         std::mt19937_64& rng, double J0, Comparison* shown) {
   BlockResult r;
   r.name = b.name;
   r.shape = b.shape;
-  if (b.grad_shape != b.shape) {
-    Figures wrong;
-    wrong.wrong_shape = true;
-    r.verdict = grade(wrong, o);
-    r.diagnosis = shape_mismatch(b);
-    return r;
-  }
+  if (!gradient_fits(b, o, r)) return r;
   const bool by_direction = o.mode == Mode::directional || o.mode == Mode::probes;
   Comparison kept = by_direction ? check_by_direction(J, b, o, base, rng, r)
                                  : check_elements(J, b, elements_to_check(b, o, rng), o, base, r);

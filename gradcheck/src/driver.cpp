@@ -306,7 +306,7 @@ BlockResult check_jacobian_block(BlockView& input, const std::vector<double>& at
   const Comparison kept =
       judge_kinks(std::move(entries), o, o.eps, std::numeric_limits<double>::epsilon() / 2, scale, r.kinks);
   show(r, kept, o.eps, o);
-  settle_kinks_and_unchecked(r, "Jacobian entries");
+  settle_kinks_and_unchecked(r, "Jacobian entries", o);
   if (r.verdict == Verdict::fail || r.verdict == Verdict::warning) {
     BlockView jacobian;  // diagnosis reads the Jacobian block's shape; it has no θ to probe
     jacobian.name = input.name;
@@ -336,7 +336,7 @@ BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std:
     return r;
   }
   note_coverage(b, r);
-  settle_kinks_and_unchecked(r, "element(s)");
+  settle_kinks_and_unchecked(r, "element(s)", o);
   if (r.verdict == Verdict::fail || r.verdict == Verdict::warning) {
     if (r.diagnosis.empty()) diagnose(J, b, kept, o, r);
     if (o.taylor && r.verdict == Verdict::fail) r.taylor_slope = taylor_slope(J, b, J0, kept, r.directional, rng);

@@ -36,9 +36,13 @@ std::string shape_mismatch(const BlockView& b) {
   return fmt::format("d{} has shape {} but {} is {}{}", b.name, ad::to_string(g), b.name, ad::to_string(p), hint);
 }
 
-void settle_kinks_and_unchecked(BlockResult& r, const char* what) {
+void settle_kinks_and_unchecked(BlockResult& r, const char* what, const Options& o) {
   if (r.verdict == Verdict::pass && r.kinks > 0) {
-    r.verdict = Verdict::kink;
+    Figures settled;  // the row's own figures, now with its kinks
+    settled.error = r.best_relative_error;
+    settled.compared = r.checked;
+    settled.kinks = r.kinks;
+    r.verdict = grade(settled, o);
     r.diagnosis = fmt::format(
         "{} {} crossed a kink of relu/abs/max/clip within ±ε; their analytic values lie between the one-sided "
         "differences (a valid subgradient): not a bug",
@@ -55,6 +59,7 @@ Verdict grade(const Figures& f, const Options& o) {
                            : f.error <= o.pass_threshold ? Verdict::pass
                            : f.error <= o.fail_threshold ? Verdict::warning
                                                          : Verdict::fail;
+  if (measured == Verdict::pass && f.kinks > 0) return Verdict::kink;
   return severity(f.direction) > severity(measured) ? f.direction : measured;
 }
 

@@ -1,6 +1,7 @@
 // The checker's driver: noise floor, then per block the search — elements in the chosen mode
 // (stratified samples, directions, a localising re-check), the ε sweep on a failure, diagnosis and
-// Taylor slope. The front ends (front_ends.cpp) reduce a model to an Evaluator and BlockViews; the
+// Taylor slope; and a single operation's Jacobian blocks, by the same element step, kink rule,
+// grading and diagnosis. The front ends (front_ends.cpp) reduce a model to an Evaluator and BlockViews; the
 // measuring is numeric.cpp's, the grading verdict.cpp's, the explaining diagnose.cpp's.
 #include <algorithm>
 #include <chrono>
@@ -86,8 +87,6 @@ std::vector<std::size_t> elements_to_check(const BlockView& b, const Options& o,
 std::vector<std::size_t> elements_to_recheck(const BlockView& b, const Options& o, std::mt19937_64& rng) {
   return b.size() <= o.whole_recheck_limit ? every_element(b.size()) : sampled_elements(b, o, rng);
 }
-
-int severity(Verdict v) { return v == Verdict::fail ? 2 : v == Verdict::warning ? 1 : 0; }
 
 bool all_zero(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [](double x) { return x == 0; });
@@ -215,17 +214,23 @@ Comparison localise(Evaluator& J, BlockView& b, const Options& o, const std::vec
   const auto idx = elements_to_recheck(b, o, rng);
   const bool whole = idx.size() == b.size();
   Comparison kept = check_elements(J, b, idx, o, base, r);
+  Figures sample;
+  sample.error = r.best_relative_error;
+  sample.compared = r.checked;
+  if (!whole) sample.direction = direction.verdict;  // a whole check compared all the direction summed over
+  const Verdict verdict = grade(sample, o);
   r.warnings.push_back(fmt::format("{} error {:.2e} at ε={:.0e}{}: checked {} {} elements",
                                    o.mode == Mode::probes ? "directional probe" : "directional",
                                    direction.relative_error, direction.best_eps,
                                    direction.eps_sweep.empty() ? "" : " (the best of an ε sweep)",
                                    whole ? "all" : "a sample of", idx.size()));
-  if (whole || severity(r.verdict) >= severity(direction.verdict)) return kept;
-  // The sampled elements look better than the direction: its row and verdict stand.
+  if (verdict == r.verdict) return kept;
+  // The sampled elements look better than the direction: its row stands, with grade()'s verdict.
   std::vector<std::string> warnings = std::move(r.warnings);
   const std::size_t sampled = r.checked;
   const double sampled_error = r.relative_error;
   r = direction;
+  r.verdict = verdict;
   r.warnings = std::move(warnings);
   r.diagnosis = fmt::format("the direction disagrees but the {} sampled elements {} (error {:.2e}): the wrong elements "
                             "were not sampled; run Mode::all on this block",
@@ -263,29 +268,75 @@ void warn_if_vanishing(const BlockView& b, BlockResult& r) {
     r.warnings.push_back(fmt::format("gradient norm {:.1e} is tiny: vanishing gradients?", norm));
 }
 
+// A gradient that does not fit its block is never indexed: the block fails with that diagnosis.
+bool gradient_fits(const BlockView& b, const Options& o, BlockResult& r) {
+  if (b.grad_shape == b.shape) return true;
+  Figures wrong;
+  wrong.wrong_shape = true;
+  r.verdict = grade(wrong, o);
+  r.diagnosis = shape_mismatch(b);
+  return false;
+}
+
 }  // namespace
+
+BlockResult check_jacobian_block(BlockView& input, const std::vector<double>& at_theta,
+                                 const std::function<bool(std::vector<double>&)>& outputs_at, const Options& o,
+                                 std::size_t& evaluations) {
+  const std::size_t outputs = at_theta.size(), n = input.size();
+  BlockResult r;
+  r.name = input.name;
+  r.shape = {outputs, n};  // the Jacobian block: outputs × elements of this input
+  if (!gradient_fits(input, o, r)) return r;
+  Comparison entries;
+  entries.reserve(outputs * n);
+  std::vector<double> plus, minus;
+  for (std::size_t i = 0; i < n; ++i) {
+    const ElementStep s = step_element(input, i, o.eps, [&](int sign) {
+      ++evaluations;
+      return outputs_at(sign > 0 ? plus : minus);
+    });
+    for (std::size_t k = 0; k < outputs; ++k) {
+      const Difference d = difference(minus[k], at_theta[k], plus[k], s);
+      entries.push(k * n + i, d.centered, input.analytic[k * n + i], d.left, d.right, d.kink);
+    }
+  }
+  double scale = 0;  // the kink rule's rounding allowance is sized by the largest output
+  for (double y : at_theta) scale = std::max(scale, std::abs(y));
+  const Comparison kept =
+      judge_kinks(std::move(entries), o, o.eps, std::numeric_limits<double>::epsilon() / 2, scale, r.kinks);
+  show(r, kept, o.eps, o);
+  settle_kinks_and_unchecked(r, "Jacobian entries", o);
+  if (r.verdict == Verdict::fail || r.verdict == Verdict::warning) {
+    BlockView jacobian;  // diagnosis reads the Jacobian block's shape; it has no θ to probe
+    jacobian.name = input.name;
+    jacobian.shape = r.shape;
+    Evaluator none;
+    diagnose(none, jacobian, kept, o, r, false);
+  }
+  return r;
+}
 
 BlockResult check_block(Evaluator& J, BlockView& b, const Options& o, const std::vector<std::uint8_t>& base,
                         std::mt19937_64& rng, double J0, Comparison* shown) {
   BlockResult r;
   r.name = b.name;
   r.shape = b.shape;
-  if (b.grad_shape != b.shape) {
-    r.verdict = Verdict::fail;
-    r.diagnosis = shape_mismatch(b);
-    return r;
-  }
+  if (!gradient_fits(b, o, r)) return r;
   const bool by_direction = o.mode == Mode::directional || o.mode == Mode::probes;
   Comparison kept = by_direction ? check_by_direction(J, b, o, base, rng, r)
                                  : check_elements(J, b, elements_to_check(b, o, rng), o, base, r);
   if (r.kinks == 0 && all_zero(b.analytic) && all_zero(kept.numeric)) {
-    r.verdict = b.reached ? Verdict::pass : Verdict::unused;
+    Figures zero;
+    zero.both_zero = true;
+    zero.reached = b.reached;
+    r.verdict = grade(zero, o);
     r.diagnosis = b.reached ? "both gradients are exactly zero (pass)"
                             : "does not reach the cost: both gradients are exactly zero";
     return r;
   }
   note_coverage(b, r);
-  settle_kinks_and_unchecked(r, "element(s)");
+  settle_kinks_and_unchecked(r, "element(s)", o);
   if (r.verdict == Verdict::fail || r.verdict == Verdict::warning) {
     if (r.diagnosis.empty()) diagnose(J, b, kept, o, r);
     if (o.taylor && r.verdict == Verdict::fail) r.taylor_slope = taylor_slope(J, b, J0, kept, r.directional, rng);
@@ -312,7 +363,9 @@ Report run(Evaluator& J, std::vector<BlockView>& blocks, const Options& o) {
       BlockResult r;
       r.name = b.name;
       r.shape = b.shape;
-      r.verdict = Verdict::inconclusive;
+      Figures noise;
+      noise.noisy = true;
+      r.verdict = grade(noise, o);
       r.diagnosis = fmt::format("J changed by {:.2e} between evaluations at the same θ: a random source is not "
                                 "frozen (dropout?); finite differences would measure noise",
                                 spread);

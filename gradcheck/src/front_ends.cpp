@@ -2,14 +2,12 @@
 // single operation's Jacobian, and a check before and after some training.
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <limits>
 #include <map>
 #include <type_traits>
 #include <utility>
 
 #include "contract.hpp"
-#include "diagnose.hpp"
 #include "driver.hpp"
 #include "verdict.hpp"
 
@@ -257,58 +255,23 @@ Report check_jacobian(const std::function<ad::Var<double>(ad::Tape<double>&, con
     tape.branches(perturbed);
     return perturbed != base;
   };
-  const ad::Tensor<double> at_theta = tape.value(out.index());
+  const ad::Tensor<double>& value_at_theta = tape.value(out.index());
+  const std::vector<double> at_theta(value_at_theta.begin(), value_at_theta.end());
+  auto outputs_at = [&](std::vector<double>& values) {
+    tape.forward();
+    const ad::Tensor<double>& y = tape.value(out.index());
+    values.assign(y.begin(), y.end());
+    return crossed();
+  };
   const auto t0 = std::chrono::steady_clock::now();
   Report report;
   report.options = o;
   report.jacobian_outputs = outputs;
-  detail::Evaluator none;
   for (std::size_t b = 0; b < inputs.size(); ++b) {
-    auto& p = *inputs[b];
-    const std::size_t n = p.value.size();
-    BlockResult r;
-    r.name = p.name;
-    r.shape = {outputs, n};  // the Jacobian block: outputs × elements of this input
-    if (wrong_shape[b] != ad::Shape{0, 0}) {
-      detail::BlockView bv;
-      bv.name = p.name;
-      bv.shape = ad::shape_of(p.value);
-      bv.grad_shape = wrong_shape[b];
-      r.verdict = Verdict::fail;
-      r.diagnosis = detail::shape_mismatch(bv);
-      report.blocks.push_back(std::move(r));
-      continue;
-    }
-    detail::Comparison c;
-    c.reserve(outputs * n);
-    for (std::size_t i = 0; i < n; ++i) {
-      const double original = p.value.data()[i], h = o.eps * std::max(1.0, std::abs(original));
-      p.value.data()[i] = original + h;
-      tape.forward();
-      const ad::Tensor<double> plus = tape.value(out.index());
-      bool kink = crossed();
-      p.value.data()[i] = original - h;
-      tape.forward();
-      const ad::Tensor<double>& minus = tape.value(out.index());
-      kink = crossed() || kink;
-      p.value.data()[i] = original;
-      report.evaluations += 2;
-      for (std::size_t k = 0; k < outputs; ++k)
-        c.push(k * n + i, (plus.data()[k] - minus.data()[k]) / (2 * h), analytic[b][k * n + i],
-               (at_theta.data()[k] - minus.data()[k]) / h, (plus.data()[k] - at_theta.data()[k]) / h, kink);
-    }
-    const detail::Comparison kept =
-        detail::judge_kinks(c, o, o.eps, std::numeric_limits<double>::epsilon() / 2, double(xt::amax(xt::abs(at_theta))()),
-                            r.kinks);
-    detail::show(r, kept, o.eps, o);
-    detail::settle_kinks_and_unchecked(r, "Jacobian entries");
-    if (r.verdict == Verdict::fail || r.verdict == Verdict::warning) {
-      detail::BlockView bv;
-      bv.name = p.name;
-      bv.shape = r.shape;
-      diagnose(none, bv, kept, o, r, false);
-    }
-    report.blocks.push_back(std::move(r));
+    detail::BlockView input = detail::view(tape, inputs[b]);
+    input.analytic = std::move(analytic[b]);
+    input.grad_shape = wrong_shape[b] == ad::Shape{0, 0} ? input.shape : wrong_shape[b];
+    report.blocks.push_back(detail::check_jacobian_block(input, at_theta, outputs_at, o, report.evaluations));
   }
   report.relative_error = detail::overall_relative_error(report.blocks);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

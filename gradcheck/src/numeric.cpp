@@ -118,26 +118,21 @@ Errors compare(const Comparison& c) {
   return e;
 }
 
-Difference differences(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base) {
-  const double original = b.get(i);
-  const double h = eps * std::max(1.0, std::abs(original));
-  bool kink = false;
-  auto at = [&](double value, double& stored) {
-    b.set(i, value);
-    stored = b.get(i);
-    const double j = J();
-    kink = J.crossed(base) || kink;
-    return j;
-  };
-  double up = 0, down = 0;
-  const double jp = at(original + h, up), jm = at(original - h, down);
-  b.set(i, original);
-  // A step below the parameter's precision (float at ε ≤ 1e-8) stores θ ± h as θ: no derivative.
+Difference difference(double jm, double j0, double jp, const ElementStep& s) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  if (up == down) return {nan, nan, nan, kink};
-  const double left = down == original ? nan : (J.at_theta - jm) / (original - down);
-  const double right = up == original ? nan : (jp - J.at_theta) / (up - original);
-  return {(jp - jm) / (up - down), left, right, kink};
+  if (s.up == s.down) return {nan, nan, nan, s.kink};
+  const double left = s.down == s.original ? nan : (j0 - jm) / (s.original - s.down);
+  const double right = s.up == s.original ? nan : (jp - j0) / (s.up - s.original);
+  return {(jp - jm) / (s.up - s.down), left, right, s.kink};
+}
+
+Difference differences(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base) {
+  double jp = 0, jm = 0;
+  const ElementStep s = step_element(b, i, eps, [&](int sign) {
+    (sign > 0 ? jp : jm) = J();
+    return J.crossed(base);
+  });
+  return difference(jm, J.at_theta, jp, s);
 }
 
 double numeric_element(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base) {

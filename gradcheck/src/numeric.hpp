@@ -3,6 +3,8 @@
 // (Comparison), and the finite differences that fill them.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <random>
 #include <vector>
@@ -81,6 +83,38 @@ struct Difference {
   double centered, left, right;
   bool kink;
 };
+
+// Element i of b as stepped: its value, the values actually stored at θ_i ± h (a float parameter
+// rounds them), and whether either step crossed a kink.
+struct ElementStep {
+  double original = 0, up = 0, down = 0;
+  bool kink = false;
+};
+
+// Steps element i of b to θ_i + h, then θ_i − h (h = ε·max(1, |θ_i|)), calls evaluate(+1) and
+// evaluate(−1) there (each returns whether the evaluation crossed a kink), and puts it back. The
+// one step every front end measures by, whatever it evaluates (a cost, an operation's outputs).
+template <class Evaluate>
+ElementStep step_element(BlockView& b, std::size_t i, double eps, Evaluate evaluate) {
+  ElementStep s;
+  s.original = b.get(i);
+  const double h = eps * std::max(1.0, std::abs(s.original));
+  b.set(i, s.original + h);
+  s.up = b.get(i);
+  s.kink = evaluate(+1);
+  b.set(i, s.original - h);
+  s.down = b.get(i);
+  s.kink = evaluate(-1) || s.kink;
+  b.set(i, s.original);
+  return s;
+}
+
+// The one centered difference and the one-sided ones, of a function whose values at the stored
+// θ − h, θ and θ + h of step `s` are jm, j0 and jp. NaN where a step was below the parameter's
+// precision (float at ε ≤ 1e-8 stores θ ± h as θ): no derivative there.
+Difference difference(double jm, double j0, double jp, const ElementStep& s);
+
+// The cost's differences at element i.
 Difference differences(Evaluator& J, BlockView& b, std::size_t i, double eps, const std::vector<std::uint8_t>& base);
 
 // ‖n − a‖ / (‖n‖ + ‖a‖), 0 when both are zero; and the norms.

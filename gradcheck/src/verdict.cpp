@@ -24,6 +24,8 @@ void fill(BlockResult& r, const Comparison& c, const Errors& e) {
 
 }  // namespace
 
+int severity(Verdict v) { return v == Verdict::fail ? 2 : v == Verdict::warning ? 1 : 0; }
+
 // The course's np.sum(dZ, axis=0) mistake and its kin: a gradient that does not fit its block is
 // the block's diagnosis; nothing is compared (its elements do not correspond to the block's).
 std::string shape_mismatch(const BlockView& b) {
@@ -34,9 +36,13 @@ std::string shape_mismatch(const BlockView& b) {
   return fmt::format("d{} has shape {} but {} is {}{}", b.name, ad::to_string(g), b.name, ad::to_string(p), hint);
 }
 
-void settle_kinks_and_unchecked(BlockResult& r, const char* what) {
+void settle_kinks_and_unchecked(BlockResult& r, const char* what, const Options& o) {
   if (r.verdict == Verdict::pass && r.kinks > 0) {
-    r.verdict = Verdict::kink;
+    Figures settled;  // the row's own figures, now with its kinks
+    settled.error = r.best_relative_error;
+    settled.compared = r.checked;
+    settled.kinks = r.kinks;
+    r.verdict = grade(settled, o);
     r.diagnosis = fmt::format(
         "{} {} crossed a kink of relu/abs/max/clip within ±ε; their analytic values lie between the one-sided "
         "differences (a valid subgradient): not a bug",
@@ -45,11 +51,23 @@ void settle_kinks_and_unchecked(BlockResult& r, const char* what) {
   if (r.verdict == Verdict::unchecked) r.diagnosis = "no element could be compared: nothing of this block is checked";
 }
 
+Verdict grade(const Figures& f, const Options& o) {
+  if (f.wrong_shape) return Verdict::fail;
+  if (f.noisy) return Verdict::inconclusive;
+  if (f.both_zero) return f.reached ? Verdict::pass : Verdict::unused;
+  const Verdict measured = f.compared == 0              ? Verdict::unchecked
+                           : f.error <= o.pass_threshold ? Verdict::pass
+                           : f.error <= o.fail_threshold ? Verdict::warning
+                                                         : Verdict::fail;
+  if (measured == Verdict::pass && f.kinks > 0) return Verdict::kink;
+  return severity(f.direction) > severity(measured) ? f.direction : measured;
+}
+
 Verdict grade(double error, std::size_t compared, const Options& o) {
-  if (compared == 0) return Verdict::unchecked;
-  if (error <= o.pass_threshold) return Verdict::pass;
-  if (error <= o.fail_threshold) return Verdict::warning;
-  return Verdict::fail;
+  Figures f;
+  f.error = error;
+  f.compared = compared;
+  return grade(f, o);
 }
 
 // The row shows `c`, measured at `eps` (the requested step), and the verdict is its grade.

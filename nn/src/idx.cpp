@@ -56,8 +56,10 @@ void check_claim(const InputFile& f, std::size_t total, std::size_t header_bytes
 
 // Reads `total` bytes of data, growing the buffer only as data arrives (a gzip file's bound is
 // loose): a header that claims more than the file holds costs a "truncated" error, not the claim.
+// The first chunk is 1 MiB: a 20 kB gzip file may claim 20 MB, and zero-filling 16 MiB for it made
+// the IDX fuzzer crawl (~15 inputs/s); Fashion-MNIST's 47 MB then grows in 7 doublings.
 std::vector<std::uint8_t> read_data(InputFile& f, std::size_t total) {
-  constexpr std::size_t first_chunk = std::size_t(1) << 24;
+  constexpr std::size_t first_chunk = std::size_t(1) << 20;
   std::vector<std::uint8_t> data;
   while (data.size() < total) {
     const std::size_t done = data.size();

@@ -128,7 +128,7 @@ Result line(const std::filesystem::path& stem, const LinePlot& data, const Label
   std::string items;
   for (std::size_t k = 0; k < data.series.size(); ++k)
     items += fmt::format("{}{} using 1:{} with {} lw 2 lc rgb '{}' title {}", k ? ", " : "", file, k + 2,
-                         data.points ? "linespoints pt 7 ps 0.6" : "lines", strong[k % 10],
+                         !data.points ? "lines" : data.lines ? "linespoints pt 7 ps 0.6" : "points pt 7 ps 0.8", strong[k % 10],
                          gnuplot_string(data.series[k].name));
   script += "plot " + items + "\n";
   detail::draw(r, script, options);

@@ -54,6 +54,7 @@ struct LinePlot {
   std::vector<Series> series;
   bool log_x = false, log_y = false;  // log-log plot: both
   bool points = true;                 // mark each value, not only the line
+  bool lines = true;                  // false (with points): a scatter of unconnected points
 };
 
 // A function sampled on a grid: z[i * y.size() + j] = f(x[i], y[j]).

@@ -27,7 +27,22 @@ struct SearchDimension {
 
 double sample(const SearchDimension& d, std::mt19937_64& rng);
 
+// A value's coordinate on its dimension's scale, where sampling is uniform (x, log10 x,
+// log10(1 − x)), and back. Coarse to fine narrows, and the summary plots, in these coordinates.
+double to_scale(const SearchDimension& d, double x);
+double from_scale(const SearchDimension& d, double coordinate);
+
 using Hyperparameters = std::map<std::string, double>;
+
+// Throws ConfigError for a space that cannot be sampled (a name twice, bounds out of order or
+// outside the scale, an integer range without integers), before any trial runs.
+void validate_space(const std::vector<SearchDimension>& space);
+
+// A trial's own seed, from the search's seed and the trial's id only (splitmix64): a trial draws
+// the same hyperparameters and trains the same bits whichever worker runs it, and when.
+std::uint64_t trial_seed(std::uint64_t search_seed, std::uint64_t trial);
+// The trial's point of `space`, drawn from its own seed.
+Hyperparameters sample_point(const std::vector<SearchDimension>& space, std::uint64_t seed);
 
 struct Trial {
   Hyperparameters values;

@@ -38,17 +38,57 @@ double sample(const SearchDimension& d, std::mt19937_64& rng) {
   return d.integer ? std::clamp(std::round(x), first, last) : x;
 }
 
-std::vector<Trial> random_search(const std::vector<SearchDimension>& space, std::size_t trials, std::uint64_t seed,
-                                 const std::function<double(const Hyperparameters&)>& objective) {
-  // Refused before the first trial, not after an objective has run.
+double to_scale(const SearchDimension& d, double x) {
+  switch (d.scale) {
+    case Scale::log: return std::log10(x);
+    case Scale::one_minus_log: return std::log10(1 - x);
+    case Scale::linear: break;
+  }
+  return x;
+}
+
+double from_scale(const SearchDimension& d, double c) {
+  switch (d.scale) {
+    case Scale::log: return std::pow(10.0, c);
+    case Scale::one_minus_log: return 1 - std::pow(10.0, c);
+    case Scale::linear: break;
+  }
+  return c;
+}
+
+void validate_space(const std::vector<SearchDimension>& space) {
   for (std::size_t k = 0; k < space.size(); ++k) {
+    if (space[k].name.empty()) throw ConfigError(fmt::format("search: dimension {} has no name", k));
     for (std::size_t j = 0; j < k; ++j)
       if (space[j].name == space[k].name)
         throw ConfigError(fmt::format("search: the hyperparameter '{}' appears twice (dimensions {} and {})",
                                       space[k].name, j, k));
     std::mt19937_64 probe(0);
-    sample(space[k], probe);
+    sample(space[k], probe);  // throws for bounds the scale cannot sample
   }
+}
+
+std::uint64_t trial_seed(std::uint64_t search_seed, std::uint64_t trial) {
+  // splitmix64 of each input in turn: nearby seeds and ids give unrelated streams.
+  auto mix = [](std::uint64_t z) {
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  return mix(mix(search_seed) ^ trial);
+}
+
+Hyperparameters sample_point(const std::vector<SearchDimension>& space, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Hyperparameters h;
+  for (const auto& d : space) h[d.name] = sample(d, rng);
+  return h;
+}
+
+std::vector<Trial> random_search(const std::vector<SearchDimension>& space, std::size_t trials, std::uint64_t seed,
+                                 const std::function<double(const Hyperparameters&)>& objective) {
+  validate_space(space);  // refused before the first trial, not after an objective has run
   std::mt19937_64 rng(seed);
   std::vector<Trial> out;
   for (std::size_t t = 0; t < trials; ++t) {

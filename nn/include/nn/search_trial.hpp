@@ -1,0 +1,83 @@
+// The usual trial of a search: a model trained to the job's budget on a training set, scored by
+// its dev cost after the last epoch. The model, optimizer and trainer stay in the trial's state,
+// so an ASHA promotion trains on from the rung before. Outcomes: finished; diverged when a step
+// was refused for a non-finite cost or gradient, or the dev cost is not finite; failed for any
+// other exception (run_search records it); interrupted when the search is being stopped (the
+// trainer stops after the current epoch).
+#pragma once
+
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "nn/search_runner.hpp"
+#include "nn/trainer.hpp"
+
+namespace nn {
+
+template <class T>
+struct TrialModel {
+  Sequential<T> model;
+  std::unique_ptr<Optimizer<T>> optimizer;
+  std::unique_ptr<Trainer<T>> trainer;  // over model and optimizer (so TrialModel never moves)
+  std::function<bool(const EpochRecord&)> epoch_sink;  // the current job's (a trainer keeps its callbacks)
+};
+
+// Fills a TrialModel for a job: model (from job.values, seeded by job.seed), optimizer, trainer.
+template <class T>
+using TrialBuilder = std::function<void(TrialModel<T>&, const TrialJob&)>;
+
+template <class T>
+TrialReport train_trial(TrialContext& context, const TrialBuilder<T>& build, const Dataset<T>& train,
+                        const Dataset<T>& dev) {
+  using Kept = std::shared_ptr<TrialModel<T>>;
+  if (!context.state.has_value()) {
+    auto m = std::make_shared<TrialModel<T>>();
+    build(*m, context.job);
+    if (!m->trainer) throw ConfigError("train_trial: the builder made no trainer");
+    m->trainer->on_epoch([p = m.get()](Trainer<T>&, const EpochRecord& e) { return !p->epoch_sink || p->epoch_sink(e); });
+    context.state = m;
+  }
+  TrialModel<T>& m = *std::any_cast<Kept&>(context.state);
+  Trainer<T>& trainer = *m.trainer;
+  TrialReport report;
+  const std::size_t done = trainer.epochs_done();
+  if (done >= context.job.budget) throw ConfigError("train_trial: the trial has already trained to this budget");
+  trainer.options().epochs = context.job.budget - done;
+  trainer.options().progress = Progress::none;
+  bool asked_to_stop = false;
+  m.epoch_sink = [&](const EpochRecord& e) {
+    report.epochs.push_back(e);
+    asked_to_stop = context.stop_requested();
+    return !asked_to_stop;
+  };
+  struct Unhook {
+    TrialModel<T>& m;
+    ~Unhook() { m.epoch_sink = nullptr; }
+  } unhook{m};
+  try {
+    trainer.fit(train, &dev);
+  } catch (const DataError&) {
+    throw;  // bad data: failed
+  } catch (const ConfigError& e) {
+    // A refused step (non-finite cost or gradient) is divergence; a setting refused up front is not.
+    const std::string what = e.what();
+    if (trainer.steps() == 0 && what.find("was not applied") == std::string::npos) throw;
+    report.outcome = Outcome::diverged;
+    report.error = what;
+    return report;  // (run_search drops the trial's state)
+  }
+  if (asked_to_stop && trainer.epochs_done() < context.job.budget) {
+    report.outcome = Outcome::interrupted;
+    return report;
+  }
+  report.score = report.epochs.empty() ? INFINITY : report.epochs.back().dev_cost;
+  if (!std::isfinite(report.score)) {
+    report.outcome = Outcome::diverged;
+    report.error = "the dev cost is not finite";
+  }
+  return report;
+}
+
+}  // namespace nn

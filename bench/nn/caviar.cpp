@@ -46,10 +46,10 @@ nn::TrialReport run_trial(nn::TrialContext& c, const Data& d) {
 int main(int argc, char** argv) {
   ad::use_best_blas_kernels(argv);
   CLI::App app{"caviar: 2 trials at once x 1 BLAS thread vs 1 at a time x 2 BLAS threads; ASHA's overhead"};
-  std::size_t trials = 8, epochs = 2, limit = 12000, dev_size = 2000, asha_trials = 18;
+  std::size_t trials = 8, epochs = 3, limit = 0, dev_size = 5000, asha_trials = 18;
   app.add_option("--trials", trials, "trials of each configuration (the same trials)")->capture_default_str();
   app.add_option("--epochs", epochs, "epochs per trial")->capture_default_str();
-  app.add_option("--limit", limit, "Fashion-MNIST training images used (dev included)")->capture_default_str();
+  app.add_option("--limit", limit, "Fashion-MNIST training images used, dev included (0: all 60000)")->capture_default_str();
   app.add_option("--dev", dev_size, "of them, the dev set")->capture_default_str();
   app.add_option("--asha-trials", asha_trials, "trials of the ASHA run (1 → 4 epochs, η = 2; 0: skip)")
       ->capture_default_str();

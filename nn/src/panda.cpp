@@ -37,9 +37,12 @@ History babysit(const std::string& checkpoint, Loss loss, const Dataset<T>& trai
   const auto manifest = read_checkpoint_manifest(checkpoint);
   if (!manifest.contains("optimizer") || manifest["optimizer"].is_null())
     throw CheckpointError(fmt::format("babysit: {} holds no optimizer state to train on with", checkpoint));
-  Sequential<T> model = load_model<T>(checkpoint);
+  // Normalization statistics in the checkpoint are kept in it (the data come normalized).
+  Normalizer<T> normalizer;
+  Normalizer<T>* kept = manifest.value("normalizer", false) ? &normalizer : nullptr;
+  Sequential<T> model = load_model<T>(checkpoint, kept);
   auto optimizer = make_optimizer<T>(manifest["optimizer"]);
-  nlohmann::json extra = load_checkpoint(checkpoint, model, optimizer.get());
+  nlohmann::json extra = load_checkpoint(checkpoint, model, optimizer.get(), kept);
   if (!extra.is_object()) extra = nlohmann::json::object();
   History history;
   for (const auto& e : extra.value("history", nlohmann::json::array())) history.epochs.push_back(epoch_from_json(e));
@@ -68,7 +71,8 @@ History babysit(const std::string& checkpoint, Loss loss, const Dataset<T>& trai
     auto records = nlohmann::json::array();
     for (const auto& x : history.epochs) records.push_back(to_json(x));
     extra["history"] = records;
-    save_checkpoint(checkpoint, model, static_cast<const Optimizer<T>*>(optimizer.get()), static_cast<const Normalizer<T>*>(nullptr), extra);
+    save_checkpoint(checkpoint, model, static_cast<const Optimizer<T>*>(optimizer.get()),
+                    static_cast<const Normalizer<T>*>(kept), extra);
     if (!options.plot_stem.empty()) plot_history(options.plot_stem, history);
     return true;
   });

@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <csignal>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -305,4 +307,30 @@ BOOST_AUTO_TEST_CASE(the_summary_plots_the_score_against_each_hyperparameter_on_
     ++rows;
   }
   BOOST_TEST(rows == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(ctrl_c_sets_the_flag_instead_of_killing_and_the_search_stops_after_the_running_job) {
+  std::vector<std::size_t> calls;
+  struct sigaction before {};
+  sigaction(SIGINT, nullptr, &before);
+  {
+    nn::InterruptGuard guard;
+    BOOST_TEST(!guard.flag().load());
+    auto objective = [&](nn::TrialContext& c) {
+      calls.push_back(c.job.trial);
+      if (c.job.trial == 1) std::raise(SIGINT);  // the user presses Ctrl-C during trial 1
+      return scored(1);
+    };
+    nn::RandomScheduler s(space, 1, 5, 1);
+    const auto r = nn::run_search(s, objective, {.workers = 1, .results_path = {}, .stop = &guard.flag(), .on_record = {}});
+    BOOST_TEST(guard.flag().load());
+    BOOST_TEST(r.interrupted);
+    BOOST_TEST(r.records.size() == 2u);  // trial 1 finished and was kept; nothing after it started
+    BOOST_CHECK_THROW(nn::InterruptGuard second, nn::ConfigError);  // one at a time
+  }
+  BOOST_TEST(calls == (std::vector<std::size_t>{0, 1}), boost::test_tools::per_element());
+  // The guard is gone: the old disposition is back.
+  struct sigaction now {};
+  sigaction(SIGINT, nullptr, &now);
+  BOOST_TEST((now.sa_handler == before.sa_handler));
 }

@@ -86,6 +86,17 @@ BOOST_FIXTURE_TEST_CASE(train_evaluate_gradcheck, Fixture) {
   BOOST_TEST(t["epochs"].size() == 2u);
   BOOST_TEST(fs::exists(dir / "model.npz"));
 
+  // Panda: train it on at a tenth of the learning rate; the history grows and is replotted.
+  const auto more = dlcourse(dir, "train --resume model.npz --learning-rate 0.001 --epochs 2 --plot history --dev 60 "
+                                  "--json " + data);
+  BOOST_REQUIRE_MESSAGE(more.status == 0, read(dir / "err"));
+  const auto m = nlohmann::json::parse(more.out);
+  BOOST_REQUIRE(m["epochs"].size() == 4u);
+  BOOST_TEST(m["epochs"][0] == t["epochs"][0]);
+  BOOST_TEST(m["epochs"][3]["epoch"] == 4);
+  BOOST_TEST(m["epochs"][3]["learning_rate"].get<double>() == 0.001, boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(fs::exists(dir / "history.csv"));
+
   const auto eval = dlcourse(dir, "evaluate --checkpoint model.npz --json " + data);
   BOOST_REQUIRE_MESSAGE(eval.status == 0, read(dir / "err"));
   const auto e = nlohmann::json::parse(eval.out);

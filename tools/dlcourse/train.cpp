@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <nn/checkpoint.hpp>
+#include <nn/panda.hpp>
+#include <nn/schedule.hpp>
 #include <nn/search_results.hpp>
 
 #include "commands.hpp"
@@ -13,13 +15,53 @@ namespace dlcourse {
 namespace {
 
 struct TrainArgs {
-  std::string spec, save, history;
+  std::string spec, save, history, resume, schedule, plot;
+  double learning_rate = 0;
   std::size_t epochs = 0;
   bool json = false;
   DataOptions data;
 };
 
+// Panda: train a checkpoint on (nn::babysit), with a new learning rate or schedule.
+void resume(const TrainArgs& a) {
+  const auto manifest = nn::read_checkpoint_manifest(a.resume);
+  const auto extra = manifest.value("extra", nlohmann::json::object());
+  if (!extra.is_object() || !extra.contains("training"))
+    throw nn::ConfigError(fmt::format("{}: not written by `dlcourse train --save` (no training fields)", a.resume));
+  const TrainingSpec spec = parse_spec(extra["training"], a.resume + " (training fields)");
+  auto split = a.data.load_train();
+  nn::Dataset<float>* dev = split.dev.x.size() ? &split.dev : nullptr;
+  if (manifest.value("normalizer", false)) {
+    nn::Normalizer<float> normalizer;
+    nn::load_model<float>(a.resume, &normalizer);
+    normalizer.apply(split.train);
+    if (dev) normalizer.apply(*dev);
+  }
+  nn::PandaOptions o;
+  if (a.learning_rate > 0) o.learning_rate = a.learning_rate;
+  if (!a.schedule.empty()) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(a.schedule);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw nn::ConfigError(fmt::format("--schedule: not JSON: {}", e.what()));
+    }
+    auto with = nlohmann::json{{"layers", nlohmann::json::array({{{"type", "dense"}, {"units", 1}}})}, {"schedule", j}};
+    o.schedule = nn::Schedule::from_json(parse_spec(with, "--schedule").optimizer["schedule"]);
+  }
+  o.train = {.epochs = a.epochs ? a.epochs : spec.epochs, .batch_size = spec.batch_size, .l2 = spec.l2,
+             .seed = spec.seed, .out = a.json ? &std::cerr : nullptr};
+  o.plot_stem = a.plot;
+  const nn::History h = nn::babysit<float>(a.resume, spec.loss, split.train, dev, o);
+  auto epochs = nlohmann::json::array();
+  for (const auto& e : h.epochs) epochs.push_back(nn::to_json(e));
+  if (a.json) print_json({{"epochs", epochs}, {"checkpoint", a.resume}});
+  else fmt::print("{} epochs in the history of {} (saved after each)\n", h.epochs.size(), a.resume);
+}
+
 void run(const TrainArgs& a) {
+  if (!a.resume.empty()) return resume(a);
+  if (a.spec.empty()) throw nn::ConfigError("train: give --spec (a new model) or --resume (a checkpoint to train on)");
   TrainingSpec spec = read_spec(a.spec);
   if (a.epochs) spec.epochs = a.epochs;
   auto split = a.data.load_train();
@@ -52,7 +94,11 @@ void run(const TrainArgs& a) {
 void add_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   auto* cmd = app.add_subcommand("train", "train a model described in JSON (see tools/dlcourse/spec.hpp)");
-  cmd->add_option("--spec", a->spec, "the model and training spec (JSON)")->required();
+  cmd->add_option("--spec", a->spec, "the model and training spec (JSON)");
+  cmd->add_option("--resume", a->resume, "train a checkpoint of `train --save` on (panda), saving it after each epoch");
+  cmd->add_option("--learning-rate", a->learning_rate, "with --resume: the new initial learning rate");
+  cmd->add_option("--schedule", a->schedule, "with --resume: the new schedule, e.g. '{\"kind\": \"exponential\", \"rate\": 0.9}'");
+  cmd->add_option("--plot", a->plot, "with --resume: redraw the history as PLOT.csv/.png after each epoch");
   cmd->add_option("--epochs", a->epochs, "epochs to train (default: the spec's)");
   cmd->add_option("--save", a->save, "write a checkpoint (.npz) after training");
   cmd->add_option("--history", a->history, "write the per-epoch history as CSV");

@@ -26,7 +26,8 @@ template <class T>
 void start_babysitting(const std::string& checkpoint, const Sequential<T>& model, const Optimizer<T>& optimizer);
 
 // Trains the checkpoint's model on with its optimizer (state and all), changed as asked, saving
-// and plotting after each epoch. Returns the whole history, the earlier epochs included.
+// and plotting after each epoch. Normalization statistics in the checkpoint stay in it: the data
+// are given as the model sees them (normalized with those statistics). Returns the whole history, the earlier epochs included.
 // Throws CheckpointError for a checkpoint without an optimizer.
 template <class T>
 History babysit(const std::string& checkpoint, Loss loss, const Dataset<T>& train, const Dataset<T>* dev,

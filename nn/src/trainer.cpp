@@ -82,6 +82,10 @@ Trainer<T>::Trainer(Sequential<T>& model, Loss loss, Optimizer<T>& optimizer, Tr
     : model_(model), loss_(loss), optimizer_(optimizer), options_(options), rng_(options.seed) {
   if (options_.batch_size == 0) throw ConfigError("Trainer: batch_size must be at least 1");
   if (!(options_.l2 >= 0)) throw ConfigError(fmt::format("Trainer: l2 must be >= 0, got {}", options_.l2));
+  if (!(options_.divergence_factor >= 1))
+    throw ConfigError(fmt::format("Trainer: divergence_factor must be >= 1, got {}", options_.divergence_factor));
+  if (!(options_.divergence_floor >= 0))
+    throw ConfigError(fmt::format("Trainer: divergence_floor must be >= 0, got {}", options_.divergence_floor));
 }
 
 template <class T>
@@ -132,6 +136,11 @@ double Trainer<T>::step(const Dataset<T>& data, std::span<const std::size_t> bat
   tape_->backward(J_);
   const double J = double(tape_->value(J_.index())(0, 0));  // not J_.value(): that checks the tape's liveness under a lock
   if (!std::isfinite(J)) refuse_step(data, batch, fmt::format("the cost is {}", J));
+  if (std::isnan(first_cost_)) first_cost_ = J;
+  if (options_.stop_on_divergence) {
+    const double limit = options_.divergence_factor * first_cost_ + options_.divergence_floor;
+    if (J > limit) refuse_divergence(J);
+  }
   try {
     optimizer_.step(params_);
   } catch (const NonFiniteGradient& g) {
@@ -185,9 +194,22 @@ void Trainer<T>::refuse_step(const Dataset<T>& data, std::span<const std::size_t
                                   "applied",
                                   where, problem, i, f, row[f], origin));
   }
-  throw ConfigError(fmt::format("{}: {} ({}): the update was not applied (learning rate {} too large? inputs on "
+  throw DivergenceError(fmt::format("{}: {} ({}): the update was not applied (learning rate {} too large? inputs on "
                                 "very different scales? a Normalizer helps)",
                                 where, problem, origin, optimizer_.learning_rate()));
+}
+
+template <class T>
+void Trainer<T>::refuse_divergence(double J) {
+  for (std::size_t k = 0; k < buffers_.size(); ++k) *buffers_[k].value = buffer_backup_[k];
+  const std::size_t epoch = fit_epoch_ ? fit_epoch_ : epochs_done_ + 1;
+  fit_epoch_ = 0;  // the throw leaves fit
+  throw DivergenceError(fmt::format(
+      "Trainer: the cost diverged at epoch {}, step {} (learning rate {}): J = {:.4g} > {} × {:.4g} (the first "
+      "step's cost) + {} (TrainOptions::divergence_factor, divergence_floor): the update was not applied; lower the "
+      "learning rate or normalize the inputs (TrainOptions::stop_on_divergence = false trains on regardless)",
+      epoch, steps_ + 1, optimizer_.learning_rate(), J, options_.divergence_factor, first_cost_,
+      options_.divergence_floor));
 }
 
 template <class T>

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <iosfwd>
+#include <limits>
 #include <memory>
 #include <span>
 
@@ -39,6 +40,14 @@ struct TrainOptions {
   // otherwise train_accuracy is the running accuracy of the mini-batches as they were trained
   // (dropout on, weights moving), named train_batch_accuracy in the CSV, train_batch_acc on screen.
   bool evaluate_train = false;
+  // The divergence guard: a training step whose cost J is NaN/Inf, or exceeds
+  //   divergence_factor × J₀ + divergence_floor   (J₀: the cost of the trainer's first step)
+  // is refused (nothing updated) and fit stops with DivergenceError naming the epoch, the step and
+  // the learning rate. The floor keeps a tiny J₀ from turning mini-batch noise into an alarm.
+  // Off: a finite cost of any size is trained on (NaN/Inf are refused regardless).
+  bool stop_on_divergence = true;
+  double divergence_factor = 1e3;  // >= 1
+  double divergence_floor = 1;     // >= 0
   std::size_t eval_batch_size = 1000;
   Progress progress = Progress::automatic;
   std::ostream* out = nullptr;   // null: standard output
@@ -74,7 +83,8 @@ class Trainer {
   // When the cost or a gradient is not finite, nothing is updated (parameters, optimizer state,
   // batch-norm statistics): the step is replayed under anomaly detection and refused with the
   // block and the operation that produced it, as DataError when an example of the batch holds
-  // NaN/Inf, ConfigError otherwise (divergence).
+  // NaN/Inf, DivergenceError otherwise. A finite cost above the divergence guard's threshold
+  // (TrainOptions::stop_on_divergence) is refused the same way, as DivergenceError.
   double step(const Dataset<T>& data, std::span<const std::size_t> batch);
   // Loss and accuracy on a data set, in evaluation mode.
   Evaluation evaluate(const Dataset<T>& data);
@@ -102,6 +112,7 @@ class Trainer {
  private:
   void record(std::size_t n_x, std::size_t n_y, std::size_t batch);
   std::string replay_under_anomaly_detection();
+  [[noreturn]] void refuse_divergence(double J);
   [[noreturn]] void refuse_step(const Dataset<T>& data, std::span<const std::size_t> batch,
                                 const std::string& problem);
 
@@ -118,6 +129,7 @@ class Trainer {
   std::vector<StepCallback> step_callbacks_;
   std::vector<EpochCallback> epoch_callbacks_;
   std::size_t steps_ = 0, epochs_done_ = 0;
+  double first_cost_ = std::numeric_limits<double>::quiet_NaN();  // J₀ of the divergence guard
   std::size_t fit_epoch_ = 0;  // the epoch fit is in, for step's messages (0: outside fit)
   bool stop_ = false;
   std::mt19937_64 rng_;  // shuffling; successive fit() calls continue its stream

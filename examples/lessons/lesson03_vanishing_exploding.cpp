@@ -3,11 +3,12 @@
 // A deep linear network, g(z) = z and b[l] = 0, with W[l] = a·I for l < L and W[L] = I, computes
 // ŷ = W[L]·W[L−1]···W[1]·x = a^(L−1)·x: with a = 1.5 it explodes, with a = 0.5 it vanishes,
 // exponentially in L. Backward does the same to the gradient reaching each layer:
-// dA[l] = (W[L]···W[l+1])ᵀ·dŷ = a^(L−1−l)·dŷ. Everything is measured on the engine's tape.
+// dA[l] = (W[L]···W[l+1])ᵀ·dŷ = a^(L−1−l)·dŷ. The network is an nn::Sequential of linear Dense
+// layers, read layer by layer with nn::Inspector (Trainer::inspect: one forward and backward).
 #include <cmath>
 #include <vector>
 
-#include <autodiff/autodiff.hpp>
+#include <nn/nn.hpp>
 
 #include "lesson.hpp"
 
@@ -21,31 +22,27 @@ struct DeepLinear {
   std::vector<double> dW_norm;
 };
 
-double norm(const ad::Tensor<double>& t) {
-  double s = 0;
-  for (double v : t) s += v * v;
-  return std::sqrt(s);
-}
-
+// J is the mean squared error Σ(ŷ − y)² of the one example, with y = ŷ − 1/2 so that dŷ = 2(ŷ − y)
+// = (1, 1)ᵀ: the course's J = Σ ŷ, whose gradient is 1 for every output.
 DeepLinear run(double a, int L) {
-  const ad::Tensor<double> x{{1.0}, {2.0}};
-  std::vector<ad::Parameter<double>> W;
-  W.reserve(std::size_t(L));
-  for (int l = 1; l <= L; ++l) {
-    ad::Tensor<double> w = xt::eye<double>(2) * (l < L ? a : 1.0);
-    W.emplace_back(fmt::format("W[{}]", l), w);
-  }
-  ad::Tape<double> tape;
-  std::vector<ad::Var<double>> A{tape.input("A[0]", x)};
-  for (int l = 1; l <= L; ++l) A.push_back(ad::matmul(tape.parameter(W[std::size_t(l - 1)]), A.back()));
-  auto J = ad::sum(A.back());
-  tape.backward(J);
+  nn::Sequential<double> model;
+  for (int l = 1; l <= L; ++l) model.dense(2);
+  model.build(2);
+  for (int l = 1; l <= L; ++l)
+    model.parameter(fmt::format("W[{}]", l)).value = xt::eye<double>(2) * (l < L ? a : 1.0);  // b[l] = 0
+  nn::Dataset<double> data;
+  data.x = ad::Tensor<double>{{1.0, 2.0}};
+  data.y = xt::zeros<double>({std::size_t(1), std::size_t(2)});
+  nn::GradientDescent<double> never_used(0.1);
+  nn::Trainer<double> trainer(model, nn::Loss::mean_squared_error, never_used);
+  const std::vector<std::size_t> example{0};
+  const auto y_hat = trainer.inspect(data, example).A(std::size_t(L));  // ŷ, (2, 1)
+  for (std::size_t i = 0; i < 2; ++i) data.y(0, i) = y_hat(i, 0) - 0.5;
+  const auto inside = trainer.inspect(data, example);
   DeepLinear out;
-  out.gain = norm(A.back().value()) / norm(x);
-  for (int l = 1; l <= L; ++l) {
-    out.dA_norm.push_back(norm(tape.grad(A[std::size_t(l)].index())));
-    out.dW_norm.push_back(norm(W[std::size_t(l - 1)].grad));
-  }
+  out.gain = inside.stats(std::size_t(L)).A.norm / std::sqrt(5.0);  // ‖x‖ = √5
+  for (const auto& s : inside.stats()) out.dW_norm.push_back(s.dW.norm);
+  for (int l = 1; l <= L; ++l) out.dA_norm.push_back(nn::stats_of(inside.dA(std::size_t(l))).norm);
   return out;
 }
 

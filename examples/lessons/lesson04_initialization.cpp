@@ -6,8 +6,8 @@
 // and gradients dW[l]. He keeps both steady; Xavier halves the variance at every ReLU layer;
 // 0.01 makes them vanish; zeros give exactly zero, and gradient descent never breaks the symmetry.
 //
-// The per-layer values are read off the tape's nodes (the library has no per-layer statistics
-// API yet): the program keeps the Var of each A[l].
+// The network is an nn::Sequential; the per-layer values are read with nn::Inspector
+// (Trainer::inspect), by the course's layer number.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -29,56 +29,33 @@ double sample_variance(const ad::Tensor<double>& t) {
   return sq / double(t.size());
 }
 
-struct Network {
-  std::vector<ad::Parameter<double>> params;  // W[1], b[1], ..., W[L], b[L]
-  explicit Network(const nn::Init& init) {
-    params.reserve(2 * (hidden_layers + 1));
-    for (int l = 1; l <= hidden_layers + 1; ++l) {
-      const std::size_t fan_out = l <= hidden_layers ? units : classes;
-      ad::Tensor<double> W = xt::zeros<double>({fan_out, units});
-      auto rng = nn::rng_for(4, fmt::format("W[{}]", l));
-      nn::initialize(W, init, rng);
-      params.emplace_back(fmt::format("W[{}]", l), W);
-      params.emplace_back(fmt::format("b[{}]", l), ad::Tensor<double>(xt::zeros<double>({fan_out, std::size_t(1)})));
-    }
-  }
-  ad::Parameter<double>& W(int l) { return params[std::size_t(2 * (l - 1))]; }
-};
-
 struct Scales {
   std::vector<double> activation_std, gradient_std;  // per hidden layer l = 1..10
-  double cost = 0;
   double max_row_spread = 0;  // max over l, i of max |W[l](i, :) − W[l](0, :)| after training
 };
 
-// Forward and backward once on (X, Y): per-layer scales; then `steps` of gradient descent.
-Scales measure(const nn::Init& init, const ad::Tensor<double>& X, const ad::Tensor<double>& Y, int steps) {
-  Network net(init);
-  ad::Tape<double> tape;
-  auto A = tape.input("X", X);
-  std::vector<ad::Var<double>> hidden;
-  for (int l = 1; l <= hidden_layers; ++l) {
-    A = ad::linear(tape.parameter(net.W(l)), A, tape.parameter(net.params[std::size_t(2 * l - 1)]),
-                   ad::Activation::relu);
-    hidden.push_back(A);
-  }
-  const int L = hidden_layers + 1;
-  auto Z = ad::linear(tape.parameter(net.W(L)), A, tape.parameter(net.params[std::size_t(2 * L - 1)]));
-  auto J = ad::softmax_cross_entropy(Z, tape.input("Y", Y));
-  tape.backward(J);
+// Forward and backward once on `data`: per-layer scales; then `steps` of gradient descent.
+Scales measure(const nn::Init& init, const nn::Dataset<double>& data, int steps) {
+  nn::Sequential<double> model;
+  for (int l = 1; l <= hidden_layers; ++l) model.dense(units, nn::Activation::relu, init);
+  model.dense(classes, nn::Activation::linear, init);
+  model.build(units, 4);  // W[l] drawn from nn::rng_for(4, "W[l]")
+  nn::GradientDescent<double> gd(0.1);
+  nn::TrainOptions options;
+  options.progress = nn::Progress::none;
+  nn::Trainer<double> trainer(model, nn::Loss::softmax_cross_entropy, gd, options);
+  std::vector<std::size_t> all(data.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const auto inside = trainer.inspect(data, all);
   Scales s;
-  s.cost = J.value()(0, 0);
   for (int l = 1; l <= hidden_layers; ++l) {
-    s.activation_std.push_back(std::sqrt(sample_variance(hidden[std::size_t(l - 1)].value())));
-    s.gradient_std.push_back(std::sqrt(sample_variance(net.W(l).grad)));
+    const auto stats = inside.stats(std::size_t(l));
+    s.activation_std.push_back(stats.A.std);
+    s.gradient_std.push_back(stats.dW.std);
   }
-  for (int step = 0; step < steps; ++step) {
-    tape.forward();
-    tape.backward(J);
-    for (auto& p : net.params) p.value -= 0.1 * p.grad;
-  }
-  for (int l = 1; l <= L; ++l) {
-    const auto& W = net.W(l).value;
+  for (int step = 0; step < steps; ++step) trainer.step(data, all);
+  for (int l = 1; l <= hidden_layers + 1; ++l) {
+    const auto& W = model.parameter(fmt::format("W[{}]", l)).value;
     for (std::size_t i = 1; i < W.shape()[0]; ++i)
       for (std::size_t j = 0; j < W.shape()[1]; ++j)
         s.max_row_spread = std::max(s.max_row_spread, std::abs(W(i, j) - W(0, j)));
@@ -117,10 +94,13 @@ int main(int argc, char** argv) {
 
   // The deep network on standard-normal inputs with random labels.
   auto rng = nn::rng_for(2, "X");
-  ad::Tensor<double> X = xt::zeros<double>({units, examples});
-  for (double& x : X) x = nn::standard_normal(rng);
-  ad::Tensor<double> Y = xt::zeros<double>({classes, examples});
-  for (std::size_t j = 0; j < examples; ++j) Y(std::size_t(nn::uniform01(rng) * classes), j) = 1;
+  nn::Dataset<double> data;  // one example per row
+  data.x = xt::zeros<double>({examples, units});
+  for (std::size_t k = 0; k < units; ++k)  // the draws in the course's (n, m) order
+    for (std::size_t j = 0; j < examples; ++j) data.x(j, k) = nn::standard_normal(rng);
+  std::vector<std::int32_t> labels;
+  for (std::size_t j = 0; j < examples; ++j) labels.push_back(std::int32_t(nn::uniform01(rng) * classes));
+  data.y = nn::one_hot_rows<double>(labels, classes);
 
   struct Candidate { const char* key; const char* name; nn::Init init; };
   const Candidate inits[] = {{"zeros", "zeros", nn::Init::zeros()},
@@ -131,7 +111,7 @@ int main(int argc, char** argv) {
   for (int l = 1; l <= hidden_layers; ++l) layer.push_back(l);
   std::vector<plot::Series> activations, gradients;
   for (const auto& c : inits) {
-    const Scales s = measure(c.init, X, Y, 20);
+    const Scales s = measure(c.init, data, 20);
     activations.push_back({c.name, positive(s.activation_std)});
     gradients.push_back({c.name, positive(s.gradient_std)});
     const double ratio = s.activation_std.front() > 0 ? s.activation_std.back() / s.activation_std.front() : 0;

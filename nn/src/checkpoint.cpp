@@ -202,34 +202,47 @@ void save_checkpoint(const std::string& path, const Sequential<T>& model, const 
   detail::replace_file_atomically(path, detail::write_zip(entries), "save_checkpoint");
 }
 
-template <class T>
-nlohmann::json load_into(const std::string& path, Sequential<T>& model, Optimizer<T>* optimizer,
-                         Normalizer<T>* normalizer) {
-  const Archive a = open_archive(path);
-  const auto& man = a.manifest;
-  auto fail = [&](const std::string& why) {
+namespace {
+
+// A refusal of the checkpoint at `path`, which says that the model was not changed.
+struct Fail {
+  const std::string& path;
+  CheckpointError operator()(const std::string& why) const {
     return CheckpointError(fmt::format("checkpoint {}: {}; the model was not changed", path, why));
-  };
-  if (man.value("dtype", "") != dtype_name<T>())
-    throw fail(fmt::format("it stores {} values but the model is {}", man.value("dtype", "?"), dtype_name<T>()));
-  // An unbuilt model is checked against a built copy of its architecture and built at commit.
-  const auto n_x = man.at("model").at("inputs").get<std::size_t>();
-  Sequential<T> probe;
-  if (!model.built()) {
-    if (auto difference = architecture_difference(man.at("model"), model.spec()); !difference.empty())
-      throw fail(difference);
-    if (auto difference = width_difference(man.at("model"), model.spec()); !difference.empty()) throw fail(difference);
-    try {
-      probe = Sequential<T>::from_spec(model.spec());
-      probe.build(n_x);
-    } catch (const ad::Error& e) {
-      throw fail(fmt::format("the model cannot be built for its {} inputs: {}", n_x, e.what()));
-    }
   }
-  const Sequential<T>& reference = model.built() ? model : probe;
-  if (reference.input_size() != n_x)
-    throw fail(fmt::format("it is for {} inputs but the model takes {}", n_x, reference.input_size()));
-  // Decode everything into temporaries; commit only when all of it fits.
+};
+
+// A checkpoint's contents decoded and checked against the model, not yet applied: load_into
+// decodes everything first and commits only when all of it fits, so a refused file changes nothing.
+template <class T>
+struct Decoded {
+  std::vector<ad::Tensor<T>> parameters, buffers;
+  std::map<std::string, ad::Tensor<T>> optimizer_state;
+  std::size_t optimizer_t = 0, optimizer_epoch = 0;
+  Normalizer<T> normalizer;
+};
+
+// The model the checkpoint's arrays are checked against: the model itself when built, otherwise a
+// built copy of its architecture (the model is built only at commit).
+template <class T>
+Sequential<T> probe_for(const nlohmann::json& man, const Sequential<T>& model, std::size_t n_x, const Fail& fail) {
+  Sequential<T> probe;
+  if (model.built()) return probe;
+  if (auto difference = architecture_difference(man.at("model"), model.spec()); !difference.empty()) throw fail(difference);
+  if (auto difference = width_difference(man.at("model"), model.spec()); !difference.empty()) throw fail(difference);
+  try {
+    probe = Sequential<T>::from_spec(model.spec());
+    probe.build(n_x);
+  } catch (const ad::Error& e) {
+    throw fail(fmt::format("the model cannot be built for its {} inputs: {}", n_x, e.what()));
+  }
+  return probe;
+}
+
+template <class T>
+void decode_model(const Archive& a, const Sequential<T>& reference, const std::string& path, const Fail& fail,
+                  Decoded<T>& d) {
+  const auto& man = a.manifest;
   auto params = reference.parameters();
   auto buffers = reference.buffers();
   std::vector<std::string> model_names;
@@ -245,82 +258,109 @@ nlohmann::json load_into(const std::string& path, Sequential<T>& model, Optimize
                            names_of(nlohmann::json(model_buffers))));
   if (const auto difference = architecture_difference(man.at("model"), reference.spec()); !difference.empty())
     throw fail(difference);
-  std::vector<ad::Tensor<T>> values, buffer_values;
   for (auto* p : params) {
     const auto s = ad::shape_of(p->value);
-    values.push_back(decode<T>(a, p->name, &s, path));
+    d.parameters.push_back(decode<T>(a, p->name, &s, path));
   }
   for (auto& b : buffers) {
     const auto s = ad::shape_of(*b.value);
-    buffer_values.push_back(decode<T>(a, b.name, &s, path));
+    d.buffers.push_back(decode<T>(a, b.name, &s, path));
   }
-  std::map<std::string, ad::Tensor<T>> opt_state;
-  std::size_t opt_t = 0, opt_epoch = 0;
+}
+
+template <class T>
+void decode_optimizer(const Archive& a, const Sequential<T>& reference, const Optimizer<T>& optimizer,
+                      const std::string& path, const Fail& fail, Decoded<T>& d) {
+  const auto& cfg = a.manifest.at("optimizer");
+  if (cfg.is_null()) throw fail("it holds no optimizer state (saved without an optimizer)");
+  if (cfg.at("name") != optimizer.name())
+    throw fail(fmt::format("its optimizer is {} but the one given is {}", cfg.at("name").get<std::string>(),
+                           optimizer.name()));
+  // Checked here, not at the next step(): by then the model would have been overwritten.
+  std::map<std::string, ad::Shape> shapes;
+  for (auto* p : reference.parameters()) shapes[p->name] = ad::shape_of(p->value);
+  const auto slots = optimizer.slots();
+  std::map<std::string, std::size_t> slots_of_parameter;
+  for (const auto& entry : a.manifest.at("optimizer_state")) {
+    const std::string name = entry;
+    const auto [slot, parameter] = optimizer_slot_of(name);
+    if (parameter.empty())
+      throw fail(fmt::format("its optimizer state entry '{}' is not named optimizer/<slot>/<parameter>", name));
+    if (std::find(slots.begin(), slots.end(), slot) == slots.end())
+      throw fail(fmt::format("its optimizer state {} is a slot '{}' that {} does not keep (it keeps [{}])", name, slot,
+                             optimizer.name(), names_of(nlohmann::json(slots))));
+    ++slots_of_parameter[parameter];
+    const auto expected = shapes.find(parameter);
+    if (expected == shapes.end())
+      throw fail(fmt::format("its optimizer state {} is for parameter {}, which the model does not have", name,
+                             parameter));
+    auto value = decode<T>(a, name, nullptr, path);
+    if (ad::shape_of(value) != expected->second)
+      throw fail(fmt::format("its optimizer state {} is {} but parameter {} is {}", name,
+                             ad::to_string(ad::shape_of(value)), parameter, ad::to_string(expected->second)));
+    d.optimizer_state[slot + "/" + parameter] = std::move(value);
+  }
+  // A parameter the optimizer has stepped has all its slots; one with some of them would resume
+  // with the others at zero (Adam's s at 0 after t steps: steps far too large).
+  for (const auto& [parameter, count] : slots_of_parameter)
+    if (count != slots.size())
+      throw fail(fmt::format("its optimizer state for parameter {} has {} of the {} slots {} keeps ([{}])", parameter,
+                             count, slots.size(), optimizer.name(), names_of(nlohmann::json(slots))));
+  make_optimizer<T>(cfg)->configure(cfg);  // a well-formed configuration, or refused here
+  d.optimizer_t = cfg.at("t");
+  d.optimizer_epoch = cfg.at("epoch");
+}
+
+template <class T>
+void decode_normalizer(const Archive& a, std::size_t n_x, const std::string& path, const Fail& fail, Decoded<T>& d) {
+  if (!a.manifest.at("normalizer").get<bool>()) throw fail("it holds no normalization statistics");
+  // One column of n_x values each: a (4, 7) mean would broadcast against (m, 4) data.
+  const ad::Shape column{n_x, 1};
+  auto& norm = d.normalizer;
+  norm.mean = decode<T>(a, "normalizer/mean", &column, path);
+  norm.stddev = decode<T>(a, "normalizer/stddev", &column, path);
+  for (std::size_t i = 0; i < n_x; ++i)
+    if (!std::isfinite(norm.mean(i, 0)) || !(norm.stddev(i, 0) > 0 && std::isfinite(norm.stddev(i, 0))))
+      throw fail(fmt::format("its normalization statistics for input {} are mean {} and stddev {} (a finite mean "
+                             "and a finite stddev > 0 are needed)", i, norm.mean(i, 0), norm.stddev(i, 0)));
+}
+
+// Applies what was decoded: nothing here can fail for a reason the decoding did not rule out.
+template <class T>
+void commit(Decoded<T>&& d, const nlohmann::json& man, std::size_t n_x, Sequential<T>& model, Optimizer<T>* optimizer,
+            Normalizer<T>* normalizer) {
+  if (!model.built()) model.build(n_x);
+  auto params = model.parameters();
+  auto buffers = model.buffers();
+  for (std::size_t k = 0; k < params.size(); ++k) params[k]->value = std::move(d.parameters[k]);
+  for (std::size_t k = 0; k < buffers.size(); ++k) *buffers[k].value = std::move(d.buffers[k]);
   if (optimizer) {
-    const auto& cfg = man.at("optimizer");
-    if (cfg.is_null()) throw fail("it holds no optimizer state (saved without an optimizer)");
-    if (cfg.at("name") != optimizer->name())
-      throw fail(fmt::format("its optimizer is {} but the one given is {}", cfg.at("name").get<std::string>(),
-                             optimizer->name()));
-    // Checked here, not at the next step(): by then the model would have been overwritten.
-    std::map<std::string, ad::Shape> shapes;
-    for (auto* p : params) shapes[p->name] = ad::shape_of(p->value);
-    const auto slots = optimizer->slots();
-    std::map<std::string, std::size_t> slots_of_parameter;
-    for (const auto& entry : man.at("optimizer_state")) {
-      const std::string name = entry;
-      const auto [slot, parameter] = optimizer_slot_of(name);
-      if (parameter.empty())
-        throw fail(fmt::format("its optimizer state entry '{}' is not named optimizer/<slot>/<parameter>", name));
-      if (std::find(slots.begin(), slots.end(), slot) == slots.end())
-        throw fail(fmt::format("its optimizer state {} is a slot '{}' that {} does not keep (it keeps [{}])", name,
-                               slot, optimizer->name(), names_of(nlohmann::json(slots))));
-      ++slots_of_parameter[parameter];
-      const auto expected = shapes.find(parameter);
-      if (expected == shapes.end())
-        throw fail(fmt::format("its optimizer state {} is for parameter {}, which the model does not have", name,
-                               parameter));
-      auto value = decode<T>(a, name, nullptr, path);
-      if (ad::shape_of(value) != expected->second)
-        throw fail(fmt::format("its optimizer state {} is {} but parameter {} is {}", name,
-                               ad::to_string(ad::shape_of(value)), parameter, ad::to_string(expected->second)));
-      opt_state[slot + "/" + parameter] = std::move(value);
-    }
-    // A parameter the optimizer has stepped has all its slots; one with some of them would resume
-    // with the others at zero (Adam's s at 0 after t steps: steps far too large).
-    for (const auto& [parameter, count] : slots_of_parameter)
-      if (count != slots.size())
-        throw fail(fmt::format("its optimizer state for parameter {} has {} of the {} slots {} keeps ([{}])",
-                               parameter, count, slots.size(), optimizer->name(), names_of(nlohmann::json(slots))));
-    make_optimizer<T>(cfg)->configure(cfg);  // a well-formed configuration, or refused here
-    opt_t = cfg.at("t");
-    opt_epoch = cfg.at("epoch");
+    optimizer->configure(man.at("optimizer"));  // validated: same optimizer, well-formed
+    optimizer->restore(std::move(d.optimizer_state), d.optimizer_t, d.optimizer_epoch);
   }
-  Normalizer<T> norm;
-  if (normalizer) {
-    if (!man.at("normalizer").get<bool>()) throw fail("it holds no normalization statistics");
-    // One column of n_x values each: a (4, 7) mean would broadcast against (m, 4) data.
-    const ad::Shape column{n_x, 1};
-    norm.mean = decode<T>(a, "normalizer/mean", &column, path);
-    norm.stddev = decode<T>(a, "normalizer/stddev", &column, path);
-    for (std::size_t i = 0; i < n_x; ++i)
-      if (!std::isfinite(norm.mean(i, 0)) || !(norm.stddev(i, 0) > 0 && std::isfinite(norm.stddev(i, 0))))
-        throw fail(fmt::format("its normalization statistics for input {} are mean {} and stddev {} (a finite mean "
-                               "and a finite stddev > 0 are needed)", i, norm.mean(i, 0), norm.stddev(i, 0)));
-  }
-  // Commit: nothing below can fail for a reason the checks above did not rule out.
-  if (!model.built()) {
-    model.build(n_x);
-    params = model.parameters();
-    buffers = model.buffers();
-  }
-  for (std::size_t k = 0; k < params.size(); ++k) params[k]->value = std::move(values[k]);
-  for (std::size_t k = 0; k < buffers.size(); ++k) *buffers[k].value = std::move(buffer_values[k]);
-  if (optimizer) {
-    optimizer->configure(man.at("optimizer"));  // validated above: same optimizer, well-formed
-    optimizer->restore(std::move(opt_state), opt_t, opt_epoch);
-  }
-  if (normalizer) *normalizer = std::move(norm);
+  if (normalizer) *normalizer = std::move(d.normalizer);
+}
+
+}  // namespace
+
+template <class T>
+nlohmann::json load_into(const std::string& path, Sequential<T>& model, Optimizer<T>* optimizer,
+                         Normalizer<T>* normalizer) {
+  const Archive a = open_archive(path);
+  const auto& man = a.manifest;
+  const Fail fail{path};
+  if (man.value("dtype", "") != dtype_name<T>())
+    throw fail(fmt::format("it stores {} values but the model is {}", man.value("dtype", "?"), dtype_name<T>()));
+  const auto n_x = man.at("model").at("inputs").get<std::size_t>();
+  const Sequential<T> probe = probe_for(man, model, n_x, fail);
+  const Sequential<T>& reference = model.built() ? model : probe;
+  if (reference.input_size() != n_x)
+    throw fail(fmt::format("it is for {} inputs but the model takes {}", n_x, reference.input_size()));
+  Decoded<T> decoded;
+  decode_model(a, reference, path, fail, decoded);
+  if (optimizer) decode_optimizer(a, reference, *optimizer, path, fail, decoded);
+  if (normalizer) decode_normalizer(a, n_x, path, fail, decoded);
+  commit(std::move(decoded), man, n_x, model, optimizer, normalizer);
   return man.value("extra", nlohmann::json());
 }
 

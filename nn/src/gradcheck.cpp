@@ -24,16 +24,22 @@ gc::Report check_gradients(const Sequential<T>& model, Loss loss, const Dataset<
     x = xt::cast<double>(xt_);
     y = xt::cast<double>(yt_);
   }
-  ad::Tape<double> tape;
-  tape.set_frozen(true);  // the copy's running statistics are irrelevant, but keep them still
-  auto X = tape.input("X", std::move(x));
-  auto Y = tape.input("Y", std::move(y));
-  auto out = copy.forward(tape, X, Mode::train, Layout::rows);
-  auto J = cost(loss, out, Y, copy.weights(), l2);
+  auto graph = record_graph(copy, GraphSpec{.loss = loss,
+                                            .mode = Mode::train,
+                                            .batch = batch.size(),
+                                            .features = x.shape()[1],
+                                            .outputs = y.shape()[0],
+                                            .l2 = l2,
+                                            .who = "check_gradients"});
+  auto& tape = *graph.tape;
+  tape.input_buffer(graph.X, ad::shape_of(x)) = x;
+  tape.input_buffer(graph.Y, ad::shape_of(y)) = y;
+  tape.set_frozen(true);  // the batch's forward with the masks drawn at recording; no statistics moved
+  tape.forward();
   tape.set_frozen(false);
   // Lets the checker recognise a backward that left out the L2 term.
   if (l2 > 0 && options.l2_scale == 0) options.l2_scale = l2 / double(batch.size());
-  return gc::check(tape, J, copy.parameters(), options);
+  return gc::check(tape, graph.J, copy.parameters(), options);
 }
 
 template <class T>

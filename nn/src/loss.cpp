@@ -91,23 +91,39 @@ void check_targets(Loss kind, const Dataset<T>& data, const char* what) {
   }
 }
 
+namespace {
+
 template <class T>
-ad::Tensor<T> one_hot(std::span<const std::int32_t> labels, std::size_t classes) {
-  if (classes == 0 && !labels.empty()) throw DataError("one_hot: 0 classes: labels need at least one class");
-  ad::Tensor<T> Y = xt::zeros<T>({classes, labels.size()});
+ad::Tensor<T> one_hot(std::span<const std::int32_t> labels, std::size_t classes, bool rows, const char* who) {
+  if (classes == 0 && !labels.empty()) throw DataError(fmt::format("{}: 0 classes: labels need at least one class", who));
+  ad::Tensor<T> Y = rows ? ad::Tensor<T>(xt::zeros<T>({labels.size(), classes}))
+                         : ad::Tensor<T>(xt::zeros<T>({classes, labels.size()}));
   for (std::size_t j = 0; j < labels.size(); ++j) {
     if (labels[j] < 0 || std::size_t(labels[j]) >= classes)
-      throw DataError(fmt::format("one_hot: label {} of example {} is outside 0..{}", labels[j], j, classes - 1));
-    Y(std::size_t(labels[j]), j) = T(1);
+      throw DataError(fmt::format("{}: label {} of example {} is outside 0..{}", who, labels[j], j, classes - 1));
+    (rows ? Y(j, std::size_t(labels[j])) : Y(std::size_t(labels[j]), j)) = T(1);
   }
   return Y;
+}
+
+}  // namespace
+
+template <class T>
+ad::Tensor<T> one_hot_rows(std::span<const std::int32_t> labels, std::size_t classes) {
+  return one_hot<T>(labels, classes, true, "one_hot_rows");
+}
+
+template <class T>
+ad::Tensor<T> one_hot_columns(std::span<const std::int32_t> labels, std::size_t classes) {
+  return one_hot<T>(labels, classes, false, "one_hot_columns");
 }
 
 #define NN_INSTANTIATE(T)                                                                                   \
   template ad::Var<T> loss(Loss, ad::Var<T>, ad::Var<T>);                                                   \
   template ad::Var<T> cost(Loss, ad::Var<T>, ad::Var<T>, const std::vector<ad::Parameter<T>*>&, double);    \
   template ad::Var<T> predictions(Loss, ad::Var<T>);                                                        \
-  template ad::Tensor<T> one_hot(std::span<const std::int32_t>, std::size_t);                               \
+  template ad::Tensor<T> one_hot_rows(std::span<const std::int32_t>, std::size_t);                          \
+  template ad::Tensor<T> one_hot_columns(std::span<const std::int32_t>, std::size_t);                       \
   template void check_targets(Loss, const Dataset<T>&, const char*);
 NN_INSTANTIATE(float)
 NN_INSTANTIATE(double)

@@ -20,34 +20,33 @@ Predictor<T>::~Predictor() = default;
 
 template <class T>
 void Predictor<T>::record(std::size_t n_x, std::size_t n_y) {
-  if (tape_ && X_.value().shape()[1] == n_x && Y_.value().shape()[0] == n_y) return;
-  ad::NoGrad no_grad;
-  tape_ = std::make_unique<ad::Tape<T>>();
-  X_ = tape_->input("X", xt::zeros<T>({batch_, n_x}));
-  Y_ = tape_->input("Y", xt::zeros<T>({n_y, batch_}));
-  out_ = model_.forward(*tape_, X_, Mode::eval, Layout::rows);
-  if (out_.rows() != n_y)
-    throw DataError(fmt::format("evaluate: the model outputs {} values per example but the targets have {}",
-                                out_.rows(), n_y));
-  probs_ = predictions(loss_, out_);
-  J_ = loss(loss_, out_, Y_);
+  if (graph_.fits(n_x, n_y)) return;
+  graph_ = record_graph(model_, GraphSpec{.loss = loss_,
+                                          .mode = Mode::eval,
+                                          .batch = batch_,
+                                          .features = n_x,
+                                          .outputs = n_y,
+                                          .gradients = false,
+                                          .probabilities = true,
+                                          .who = "evaluate"});
 }
 
 template <class T>
 void Predictor<T>::run(const ad::Tensor<T>& x, const ad::Tensor<T>* y, std::size_t begin, std::size_t end) {
   const std::size_t n = x.shape()[1], k = end - begin;
-  auto& xb = tape_->input_buffer(X_, {k, n});
+  auto& tape = *graph_.tape;
+  auto& xb = tape.input_buffer(graph_.X, {k, n});
   std::memcpy(xb.data(), x.data() + begin * n, k * n * sizeof(T));  // contiguous rows: one copy
   if (y) {
     const std::size_t c = y->shape()[1];
-    auto& yb = tape_->input_buffer(Y_, {c, k});
+    auto& yb = tape.input_buffer(graph_.Y, {c, k});
     for (std::size_t j = 0; j < k; ++j)
       for (std::size_t i = 0; i < c; ++i) yb(i, j) = (*y)(begin + j, i);
   } else {
-    auto& yb = tape_->input_buffer(Y_, {Y_.value().shape()[0], k});
+    auto& yb = tape.input_buffer(graph_.Y, {graph_.Y.value().shape()[0], k});
     yb.fill(T(0));
   }
-  tape_->forward();
+  tape.forward();
 }
 
 template <class T>
@@ -60,7 +59,7 @@ ad::Tensor<T> Predictor<T>::probabilities(const ad::Tensor<T>& x) {
   for (std::size_t begin = 0; begin < m; begin += batch_) {
     const std::size_t end = std::min(m, begin + batch_);
     run(x, nullptr, begin, end);
-    const auto& p = probs_.value();
+    const auto& p = graph_.probabilities.value();
     for (std::size_t i = 0; i < p.shape()[0]; ++i)
       std::memcpy(out.data() + i * m + begin, p.data() + i * (end - begin), (end - begin) * sizeof(T));
   }
@@ -87,8 +86,8 @@ Evaluation Predictor<T>::evaluate(const Dataset<T>& data) {
   for (std::size_t begin = 0; begin < m; begin += batch_) {
     const std::size_t end = std::min(m, begin + batch_);
     run(data.x, &data.y, begin, end);
-    total += double(J_.value()(0, 0)) * double(end - begin);
-    for (auto c : argmax(probs_.value())) e.predicted.push_back(c);
+    total += double(graph_.J.value()(0, 0)) * double(end - begin);
+    for (auto c : argmax(graph_.probabilities.value())) e.predicted.push_back(c);
   }
   e.cost = total / double(m);
   e.accuracy = loss_ == Loss::mean_squared_error ? std::numeric_limits<double>::quiet_NaN()

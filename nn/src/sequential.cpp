@@ -84,7 +84,8 @@ void Sequential<T>::build(std::size_t n_x, std::uint64_t seed) {
 }
 
 template <class T>
-ad::Var<T> Sequential<T>::forward(ad::Tape<T>& tape, ad::Var<T> X, Mode mode, Layout layout) {
+ad::Var<T> Sequential<T>::forward(ad::Tape<T>& tape, ad::Var<T> X, Mode mode, Layout layout,
+                                  std::vector<ad::Var<T>>* layer_outputs) {
   const auto shape = X.shape();
   const std::size_t features = layout == Layout::rows ? shape[1] : shape[0];
   if (!built()) build(features, seed_);
@@ -93,7 +94,11 @@ ad::Var<T> Sequential<T>::forward(ad::Tape<T>& tape, ad::Var<T> X, Mode mode, La
                                      ad::to_string(shape),
                                      layout == Layout::rows ? "one example per row" : "one example per column"));
   ad::Var<T> A = X;
-  for (auto& layer : layers_) A = layer->apply(tape, A, mode, layout);
+  if (layer_outputs) layer_outputs->clear();
+  for (auto& layer : layers_) {
+    A = layer->apply(tape, A, mode, layout);
+    if (layer_outputs) layer_outputs->push_back(A);
+  }
   return to_columns(A, layout);
 }
 

@@ -11,6 +11,7 @@
 
 #include "nn/errors.hpp"
 #include "finite.hpp"
+#include "early_stopping.hpp"
 #include "progress.hpp"
 
 namespace nn {
@@ -40,28 +41,6 @@ std::size_t count_correct(const ad::Tensor<T>& out, const Dataset<T>& data, std:
   return right;
 }
 
-// A model whose last layer applies softmax or σ before a loss that takes logits would apply it
-// twice; as an ActivationLayer or fused into the last Dense layer.
-template <class T>
-void check_output_activation(const Sequential<T>& model, Loss loss) {
-  if (model.size() == 0 || loss == Loss::mean_squared_error) return;
-  auto& last = model.layer(model.size() - 1);
-  Activation a = Activation::linear;
-  std::string where = "the model";
-  if (last.kind() == "activation") {
-    a = static_cast<ActivationLayer<T>&>(last).activation();
-  } else if (auto* dense = dynamic_cast<Dense<T>*>(&last)) {
-    a = dense->activation();
-    std::size_t l = 0;
-    for (std::size_t i = 0; i < model.size(); ++i) l += model.layer(i).kind() == "dense";
-    where = fmt::format("the model's last Dense layer (W[{}])", l);
-  }
-  if (a == Activation::softmax || a == Activation::sigmoid)
-    throw ConfigError(fmt::format("Trainer: {} ends with {} but {} takes logits (it applies {} itself): "
-                                  "remove the last activation",
-                                  where, to_string(a), to_string(loss), to_string(a)));
-}
-
 // Batch norm's mini-batch variance needs 2 examples: refused before the first epoch rather than
 // at its last (partial) mini-batch.
 template <class T>
@@ -82,6 +61,10 @@ Trainer<T>::Trainer(Sequential<T>& model, Loss loss, Optimizer<T>& optimizer, Tr
     : model_(model), loss_(loss), optimizer_(optimizer), options_(options), rng_(options.seed) {
   if (options_.batch_size == 0) throw ConfigError("Trainer: batch_size must be at least 1");
   if (!(options_.l2 >= 0)) throw ConfigError(fmt::format("Trainer: l2 must be >= 0, got {}", options_.l2));
+  if (!(options_.divergence_factor >= 1))
+    throw ConfigError(fmt::format("Trainer: divergence_factor must be >= 1, got {}", options_.divergence_factor));
+  if (!(options_.divergence_floor >= 0))
+    throw ConfigError(fmt::format("Trainer: divergence_floor must be >= 0, got {}", options_.divergence_floor));
 }
 
 template <class T>
@@ -89,27 +72,21 @@ Trainer<T>::~Trainer() = default;
 
 template <class T>
 ad::Tape<T>& Trainer<T>::tape() {
-  if (!tape_) throw ConfigError("Trainer::tape: no graph recorded yet (it is recorded by the first step)");
-  return *tape_;
+  if (!graph_.tape) throw ConfigError("Trainer::tape: no graph recorded yet (fit records it, or the first step)");
+  return *graph_.tape;
 }
 
 template <class T>
 void Trainer<T>::record(std::size_t n_x, std::size_t n_y, std::size_t batch) {
-  if (tape_ && X_.value().shape()[1] == n_x && Y_.value().shape()[0] == n_y) return;
+  if (graph_.fits(n_x, n_y)) return;
   check_output_activation(model_, loss_);
-  tape_ = std::make_unique<ad::Tape<T>>();
-  tape_->seed(options_.seed);
-  // Recording runs one forward on placeholder zeros: frozen, so that it moves no running statistics.
-  tape_->set_frozen(true);
-  X_ = tape_->input("X", xt::zeros<T>({batch, n_x}));
-  Y_ = tape_->input("Y", xt::zeros<T>({n_y, batch}));
-  out_ = model_.forward(*tape_, X_, Mode::train, Layout::rows);
-  if (out_.rows() != n_y)
-    throw DataError(fmt::format("Trainer: the model outputs {} values per example but the targets have {}",
-                                out_.rows(), n_y));
-  J_ = nn::cost(loss_, out_, Y_, model_.weights(), options_.l2);
-  J_.named("J");
-  tape_->set_frozen(false);
+  graph_ = record_graph(model_, GraphSpec{.loss = loss_,
+                                          .mode = Mode::train,
+                                          .batch = batch,
+                                          .features = n_x,
+                                          .outputs = n_y,
+                                          .l2 = options_.l2,
+                                          .seed = options_.seed});
   params_ = model_.parameters();
   buffers_ = model_.buffers();
   buffer_backup_.resize(buffers_.size());
@@ -123,15 +100,22 @@ double Trainer<T>::step(const Dataset<T>& data, std::span<const std::size_t> bat
   check_indices(batch, data.size(), "Trainer::step");
   const std::size_t n_x = data.features(), n_y = data.outputs();
   record(n_x, n_y, batch.size());
-  gather_rows(data.x, batch, tape_->input_buffer(X_, {batch.size(), n_x}));
-  gather_columns(data.y, batch, tape_->input_buffer(Y_, {n_y, batch.size()}));
+  auto& tape = *graph_.tape;
+  gather_rows(data.x, batch, tape.input_buffer(graph_.X, {batch.size(), n_x}));
+  gather_columns(data.y, batch, tape.input_buffer(graph_.Y, {n_y, batch.size()}));
   // Batch norm's forward moves its running statistics: kept to be put back if the step is refused
   // (a few values per feature, copied without allocating once the shapes are set).
   for (std::size_t k = 0; k < buffers_.size(); ++k) buffer_backup_[k] = *buffers_[k].value;
-  tape_->forward();
-  tape_->backward(J_);
-  const double J = double(tape_->value(J_.index())(0, 0));  // not J_.value(): that checks the tape's liveness under a lock
+  tape.forward();
+  tape.backward(graph_.J);
+  const double J = double(tape.value(graph_.J.index())(0, 0));  // not J_.value(): that checks the tape's liveness under a lock
   if (!std::isfinite(J)) refuse_step(data, batch, fmt::format("the cost is {}", J));
+  if (std::isnan(first_cost_)) first_cost_ = J;
+  if (options_.stop_on_divergence) {
+    const double limit = options_.divergence_factor * first_cost_ + options_.divergence_floor;
+    if (J > limit) refuse_divergence(J);
+  }
+  if (capture_stats_) last_stats_ = Inspector<T>(model_, graph_).stats();  // before the update
   try {
     optimizer_.step(params_);
   } catch (const NonFiniteGradient& g) {
@@ -150,21 +134,22 @@ std::string Trainer<T>::replay_under_anomaly_detection() {
   // Twice: forward checked, for where a NaN or Inf first appears (an input, a parameter, an
   // operation's output), then backward checked after an unchecked forward, for the operation whose
   // gradient first holds one (ReLU hides a NaN input from every forward output after it).
-  const bool anomaly = tape_->anomaly_detection(), frozen = tape_->frozen();
-  tape_->set_frozen(true);
+  auto& tape = *graph_.tape;
+  const bool anomaly = tape.anomaly_detection(), frozen = tape.frozen();
+  tape.set_frozen(true);
   std::vector<std::string> found;
   for (const bool check_forward : {true, false}) {
     try {
-      tape_->set_anomaly_detection(check_forward);
-      tape_->forward();
-      tape_->set_anomaly_detection(true);
-      tape_->backward(J_);
+      tape.set_anomaly_detection(check_forward);
+      tape.forward();
+      tape.set_anomaly_detection(true);
+      tape.backward(graph_.J);
     } catch (const ad::Error& e) {
       found.push_back(e.what());
     }
   }
-  tape_->set_anomaly_detection(anomaly);
-  tape_->set_frozen(frozen);
+  tape.set_anomaly_detection(anomaly);
+  tape.set_frozen(frozen);
   if (found.empty()) return "replaying the step under anomaly detection found no NaN or Inf";
   return fmt::format("{}", fmt::join(found, "; "));
 }
@@ -185,9 +170,39 @@ void Trainer<T>::refuse_step(const Dataset<T>& data, std::span<const std::size_t
                                   "applied",
                                   where, problem, i, f, row[f], origin));
   }
-  throw ConfigError(fmt::format("{}: {} ({}): the update was not applied (learning rate {} too large? inputs on "
+  throw DivergenceError(fmt::format("{}: {} ({}): the update was not applied (learning rate {} too large? inputs on "
                                 "very different scales? a Normalizer helps)",
                                 where, problem, origin, optimizer_.learning_rate()));
+}
+
+template <class T>
+void Trainer<T>::refuse_divergence(double J) {
+  for (std::size_t k = 0; k < buffers_.size(); ++k) *buffers_[k].value = buffer_backup_[k];
+  const std::size_t epoch = fit_epoch_ ? fit_epoch_ : epochs_done_ + 1;
+  fit_epoch_ = 0;  // the throw leaves fit
+  throw DivergenceError(fmt::format(
+      "Trainer: the cost diverged at epoch {}, step {} (learning rate {}): J = {:.4g} > {} × {:.4g} (the first "
+      "step's cost) + {} (TrainOptions::divergence_factor, divergence_floor): the update was not applied; lower the "
+      "learning rate or normalize the inputs (TrainOptions::stop_on_divergence = false trains on regardless)",
+      epoch, steps_ + 1, optimizer_.learning_rate(), J, options_.divergence_factor, first_cost_,
+      options_.divergence_floor));
+}
+
+template <class T>
+Inspector<T> Trainer<T>::inspect(const Dataset<T>& data, std::span<const std::size_t> batch) {
+  if (batch.empty()) throw DataError("Trainer::inspect: empty batch");
+  data.check("Trainer::inspect", model_.built() ? model_.input_size() : 0);
+  check_indices(batch, data.size(), "Trainer::inspect");
+  const std::size_t n_x = data.features(), n_y = data.outputs();
+  record(n_x, n_y, batch.size());
+  auto& tape = *graph_.tape;
+  gather_rows(data.x, batch, tape.input_buffer(graph_.X, {batch.size(), n_x}));
+  gather_columns(data.y, batch, tape.input_buffer(graph_.Y, {n_y, batch.size()}));
+  for (std::size_t k = 0; k < buffers_.size(); ++k) buffer_backup_[k] = *buffers_[k].value;
+  tape.forward();
+  tape.backward(graph_.J);
+  for (std::size_t k = 0; k < buffers_.size(); ++k) *buffers_[k].value = buffer_backup_[k];
+  return Inspector<T>(model_, graph_);
 }
 
 template <class T>
@@ -197,7 +212,7 @@ Evaluation Trainer<T>::evaluate(const Dataset<T>& data) {
 }
 
 template <class T>
-History Trainer<T>::fit(const Dataset<T>& train, const Dataset<T>* dev) {
+void Trainer<T>::check_fit_inputs(const Dataset<T>& train, const Dataset<T>* dev) const {
   const std::size_t n_x = model_.built() ? model_.input_size() : 0;
   train.check("fit: training set", n_x);
   check_targets(loss_, train, "fit: training set");
@@ -212,6 +227,59 @@ History Trainer<T>::fit(const Dataset<T>& train, const Dataset<T>* dev) {
   }
   check_output_activation(model_, loss_);
   check_batch_norm_batches(model_, train.size(), options_.batch_size);
+}
+
+template <class T>
+EpochRecord Trainer<T>::run_epoch(const Dataset<T>& train, const Dataset<T>* dev, Batches& batches,
+                                  detail::ProgressReporter& progress, bool bar) {
+  const std::size_t m = train.size();
+  const bool classify = loss_ != Loss::mean_squared_error;
+  optimizer_.set_epoch(epochs_done_ + 1);  // the course's epoch_num: epoch 1 runs at α0/(1 + decay_rate)
+  if (options_.shuffle) batches.shuffle(rng_);
+  progress.begin_epoch(epochs_done_ + 1, batches.count());
+  const auto t0 = std::chrono::steady_clock::now();
+  double cost_sum = 0;
+  std::size_t right = 0, seen = 0;
+  for (std::size_t k = 0; k < batches.count(); ++k) {
+    const auto idx = batches[k];
+    fit_epoch_ = epochs_done_ + 1;  // for step's messages
+    capture_stats_ = options_.layer_stats && k + 1 == batches.count();
+    const double J = step(train, idx);
+    capture_stats_ = false;
+    fit_epoch_ = 0;
+    cost_sum += J * double(idx.size());
+    seen += idx.size();
+    if (classify) right += count_correct(graph_.tape->value(graph_.output.index()), train, idx);
+    for (auto& f : step_callbacks_) f(*this, StepEvent<T>{epochs_done_ + 1, steps_, k, J, &train, idx});
+    if (bar) {
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      progress.update(k + 1, cost_sum / double(seen), double(seen) / std::max(s, 1e-9));
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EpochRecord r;
+  r.epoch = ++epochs_done_;
+  r.learning_rate = optimizer_.learning_rate();
+  r.cost = cost_sum / double(m);
+  r.seconds = seconds;
+  r.examples_per_second = double(m) / std::max(seconds, 1e-9);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  r.train_accuracy = !classify ? nan : options_.evaluate_train ? evaluate(train).accuracy : double(right) / double(m);
+  r.dev_cost = r.dev_accuracy = nan;
+  if (dev) {
+    const auto ev = evaluate(*dev);
+    r.dev_cost = ev.cost;
+    r.dev_accuracy = ev.accuracy;
+  }
+  if (options_.layer_stats) r.layers = std::move(last_stats_);
+  return r;
+}
+
+template <class T>
+History Trainer<T>::fit(const Dataset<T>& train, const Dataset<T>* dev) {
+  check_fit_inputs(train, dev);
+  record(train.features(), train.outputs(), std::min(options_.batch_size, train.size()));
+  capture_stats_ = false;
   std::ostream& out = options_.out ? *options_.out : std::cout;
   const bool terminal = !options_.out && isatty(STDOUT_FILENO);
   const bool bar = options_.progress == Progress::bar || (options_.progress == Progress::automatic && terminal);
@@ -219,95 +287,61 @@ History Trainer<T>::fit(const Dataset<T>& train, const Dataset<T>* dev) {
   const std::size_t first = epochs_done_ + 1, last = epochs_done_ + options_.epochs;
   detail::ProgressReporter progress(out, bar, lines, first, last, options_.evaluate_train);
 
-  const std::size_t m = train.size();
-  Batches batches(m, options_.batch_size);
-  const bool classify = loss_ != Loss::mean_squared_error;
-  const bool watch_dev = dev != nullptr;
-  double best = std::numeric_limits<double>::infinity();
-  std::size_t since_best = 0;
-  std::vector<ad::Tensor<T>> best_values;
+  Batches batches(train.size(), options_.batch_size);
+  detail::EarlyStopping stopping{.patience = options_.patience, .min_delta = options_.min_delta};
+  std::vector<ad::Tensor<T>> best_values;  // parameters, then buffers, of the best epoch
   History history;
   history.train_accuracy_full_pass = options_.evaluate_train;
   stop_ = false;
 
-  auto snapshot = [&] {
-    best_values.clear();
-    for (auto* p : model_.parameters()) best_values.push_back(p->value);
-    for (auto& b : model_.buffers()) best_values.push_back(*b.value);
-  };
-  auto restore = [&] {
-    std::size_t k = 0;
-    for (auto* p : model_.parameters()) p->value = best_values[k++];
-    for (auto& b : model_.buffers()) *b.value = best_values[k++];
-  };
-
   for (std::size_t e = 0; e < options_.epochs && !stop_; ++e) {
-    optimizer_.set_epoch(epochs_done_);
-    if (options_.shuffle) batches.shuffle(rng_);
-    progress.begin_epoch(epochs_done_ + 1, batches.count());
-    const auto t0 = std::chrono::steady_clock::now();
-    double cost_sum = 0;
-    std::size_t right = 0, seen = 0;
-    for (std::size_t k = 0; k < batches.count(); ++k) {
-      const auto idx = batches[k];
-      fit_epoch_ = epochs_done_ + 1;  // for step's messages
-      const double J = step(train, idx);
-      fit_epoch_ = 0;
-      cost_sum += J * double(idx.size());
-      seen += idx.size();
-      if (classify) right += count_correct(tape_->value(out_.index()), train, idx);
-      for (auto& f : step_callbacks_) f(*this, StepEvent<T>{epochs_done_ + 1, steps_, k, J, &train, idx});
-      if (bar) {
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        progress.update(k + 1, cost_sum / double(seen), double(seen) / std::max(s, 1e-9));
-      }
-    }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    EpochRecord r;
-    r.epoch = ++epochs_done_;
-    r.learning_rate = optimizer_.learning_rate();
-    r.cost = cost_sum / double(m);
-    r.seconds = seconds;
-    r.examples_per_second = double(m) / std::max(seconds, 1e-9);
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    r.train_accuracy = !classify ? nan : options_.evaluate_train ? evaluate(train).accuracy : double(right) / double(m);
-    r.dev_cost = r.dev_accuracy = nan;
-    if (dev) {
-      const auto ev = evaluate(*dev);
-      r.dev_cost = ev.cost;
-      r.dev_accuracy = ev.accuracy;
-    }
+    const EpochRecord r = run_epoch(train, dev, batches, progress, bar);
     history.epochs.push_back(r);
     progress.end_epoch(r, dev != nullptr);
-
     if (options_.patience > 0) {
-      const double watched = watch_dev ? r.dev_cost : r.cost;
-      if (watched < best - options_.min_delta) {
-        best = watched;
-        since_best = 0;
-        history.best_epoch = r.epoch;
-        if (options_.restore_best) snapshot();
-      } else if (++since_best >= options_.patience) {
-        history.stopped_early = true;
-        stop_ = true;
-        if (lines || bar)
-          out << fmt::format("early stopping: no improvement of the {} for {} epochs, {}\n",
-                             watch_dev ? "dev cost" : "cost", options_.patience,
-                             options_.restore_best
-                                 ? fmt::format("restoring epoch {}", history.best_epoch)
-                                 : fmt::format("keeping the weights of epoch {} (restore_best is off; the best was "
-                                               "epoch {})",
-                                               r.epoch, history.best_epoch));
+      switch (stopping.observe(dev ? r.dev_cost : r.cost, r.epoch)) {
+        case detail::EarlyStopping::Verdict::improved:
+          history.best_epoch = r.epoch;
+          if (options_.restore_best) best_values = snapshot();
+          break;
+        case detail::EarlyStopping::Verdict::stop:
+          history.stopped_early = true;
+          stop_ = true;
+          if (lines || bar)
+            out << fmt::format("early stopping: no improvement of the {} for {} epochs, {}\n",
+                               dev ? "dev cost" : "cost", options_.patience,
+                               options_.restore_best
+                                   ? fmt::format("restoring epoch {}", history.best_epoch)
+                                   : fmt::format("keeping the weights of epoch {} (restore_best is off; the best was "
+                                                 "epoch {})",
+                                                 r.epoch, history.best_epoch));
+          break;
+        case detail::EarlyStopping::Verdict::waiting: break;
       }
     }
     for (auto& f : epoch_callbacks_)
       if (!f(*this, r)) stop_ = true;
   }
   if (history.stopped_early && options_.restore_best && !best_values.empty()) {
-    restore();
+    restore(best_values);
     history.restored_best = true;
   }
   return history;
+}
+
+template <class T>
+std::vector<ad::Tensor<T>> Trainer<T>::snapshot() const {
+  std::vector<ad::Tensor<T>> values;
+  for (auto* p : model_.parameters()) values.push_back(p->value);
+  for (auto& b : model_.buffers()) values.push_back(*b.value);
+  return values;
+}
+
+template <class T>
+void Trainer<T>::restore(const std::vector<ad::Tensor<T>>& values) {
+  std::size_t k = 0;
+  for (auto* p : model_.parameters()) p->value = values[k++];
+  for (auto& b : model_.buffers()) *b.value = values[k++];
 }
 
 template class Trainer<float>;

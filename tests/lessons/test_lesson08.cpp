@@ -1,6 +1,6 @@
 // Lesson 8: nn's optimizers on a saddle and a plateau (the adaptive ones leave both quickly,
-// gradient descent crawls), and the learning-rate schedules against the course's table, with nn's
-// epoch counted from 0.
+// gradient descent crawls), the learning-rate schedules against the course's table (the trainer's
+// epoch is the course's epoch_num), and the exponentially weighted average's quiz.
 #define BOOST_TEST_MODULE lesson08
 #include "lesson_run.hpp"
 
@@ -31,8 +31,20 @@ BOOST_AUTO_TEST_CASE(lesson8_numbers_csv_and_png) {
     BOOST_TEST_INFO("epoch_num " << k);
     BOOST_CHECK_CLOSE(run.claim(fmt::format("course_alpha_epoch_{}", k)), table[k - 1], 1e-9);
     BOOST_CHECK_CLOSE(run.claim(fmt::format("optimizer_alpha_index_{}", k)), table[k - 1], 1e-9);
+    BOOST_CHECK_CLOSE(run.claim(fmt::format("trainer_alpha_epoch_{}", k)), table[k - 1], 1e-9);
   }
-  BOOST_CHECK_EQUAL(run.claim("nn_first_epoch_alpha"), 0.2);  // nn's epoch 0: α0
+  // Fashion-MNIST curves: every optimizer lowers the cost and reaches a useful dev accuracy.
+  for (const char* name : {"gradient_descent", "momentum", "rmsprop", "adam"}) {
+    BOOST_TEST_INFO(name);
+    BOOST_CHECK(run.claim(fmt::format("fashion_{}_last_cost", name)) < run.claim(fmt::format("fashion_{}_first_cost", name)));
+    BOOST_CHECK(run.claim(fmt::format("fashion_{}_dev_accuracy", name)) > 0.7);
+  }
+  const auto fashion = read_columns(run.out / "lesson08_fashion_cost.csv");
+  BOOST_CHECK_EQUAL(fashion.at("epoch").size(), 6u);
+  run.check_picture("lesson08_fashion_cost");
+  run.check_picture("lesson08_fashion_dev_accuracy");
+  BOOST_CHECK_EQUAL(run.claim("ewa_quiz_v2"), 7.5);
+  BOOST_CHECK_EQUAL(run.claim("ewa_quiz_v2_corrected"), 10.0);
   BOOST_CHECK_CLOSE(run.claim("exponential_epoch_10"), 0.2 * std::pow(0.95, 10), 1e-9);
   BOOST_CHECK_CLOSE(run.claim("staircase_epoch_7"), 0.05, 1e-9);
 

@@ -15,7 +15,7 @@ BOOST_AUTO_TEST_CASE(softmax_cross_entropy_value) {
   const std::int32_t labels[] = {0, 2};
   ad::Tape<double> tape;
   auto J = nn::loss(nn::Loss::softmax_cross_entropy, tape.input("Z", Z),
-                    tape.input("Y", nn::one_hot<double>(labels, 3)));
+                    tape.input("Y", nn::one_hot_columns<double>(labels, 3)));
   double expected = 0;
   for (std::size_t j = 0; j < 2; ++j) {
     double total = 0;
@@ -72,7 +72,7 @@ BOOST_AUTO_TEST_CASE(cost_adds_l2_only_when_on) {
   const std::int32_t labels[] = {0, 1, 2, 0, 1, 2};
   ad::Tape<double> tape;
   auto out = m.forward(tape, tape.input("X", X), nn::Mode::train);
-  auto Y = tape.input("Y", nn::one_hot<double>(labels, 3));
+  auto Y = tape.input("Y", nn::one_hot_columns<double>(labels, 3));
   auto plain = nn::cost(nn::Loss::softmax_cross_entropy, out, Y, m.weights(), 0.0);
   auto reg = nn::cost(nn::Loss::softmax_cross_entropy, out, Y, m.weights(), 0.3);
   double norms = 0;
@@ -82,13 +82,13 @@ BOOST_AUTO_TEST_CASE(cost_adds_l2_only_when_on) {
 
 BOOST_AUTO_TEST_CASE(one_hot_and_predictions) {
   const std::int32_t labels[] = {2, 0, 1};
-  const auto Y = nn::one_hot<float>(labels, 3);
+  const auto Y = nn::one_hot_columns<float>(labels, 3);
   BOOST_TEST((ad::shape_of(Y) == ad::Shape{3, 3}));
   BOOST_TEST(Y(2, 0) == 1.0f);
   BOOST_TEST(Y(0, 1) == 1.0f);
   BOOST_TEST(xt::sum(Y)() == 3.0f);
   const std::int32_t bad[] = {3};
-  BOOST_CHECK_THROW(nn::one_hot<float>(bad, 3), nn::DataError);
+  BOOST_CHECK_THROW(nn::one_hot_columns<float>(bad, 3), nn::DataError);
   ad::Tape<double> tape;
   auto p = nn::predictions(nn::Loss::softmax_cross_entropy, tape.input("Z", helpers::random(4, 5, 2, -3, 3)));
   for (std::size_t j = 0; j < 5; ++j) BOOST_TEST(xt::sum(xt::view(p.value(), xt::all(), j))() == 1.0, tt::tolerance(1e-12));
@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(mean_squared_error_refuses_outputs_and_targets_of_different
 
 BOOST_AUTO_TEST_CASE(one_hot_with_no_classes_says_so) {
   const std::int32_t labels[] = {0};
-  const auto message = test_support::message_of<nn::DataError>([&] { nn::one_hot<float>(labels, 0); });
+  const auto message = test_support::message_of<nn::DataError>([&] { nn::one_hot_columns<float>(labels, 0); });
   BOOST_TEST(test_support::contains(message, "0 classes"), message);
 }
 

@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(epoch_callback_stops_and_history_csv) {
   t.on_epoch([](nn::Trainer<float>&, const nn::EpochRecord& r) { return r.epoch < 3; });
   const auto h = t.fit(data);
   BOOST_TEST(h.epochs.size() == 3u);
-  BOOST_TEST(h.epochs[2].learning_rate == 0.1 / 3, tt::tolerance(1e-12));  // decayed per epoch
+  BOOST_TEST(h.epochs[2].learning_rate == 0.1 / 4, tt::tolerance(1e-12));  // decayed per epoch: epoch_num 3
   BOOST_TEST(log.str().find("epoch   2/10  cost") != std::string::npos, log.str());
   BOOST_TEST(log.str().find("train_batch_acc ") != std::string::npos, log.str());  // not a full pass
   const std::string csv = h.csv();

@@ -11,6 +11,12 @@ struct ConfigError : ad::Error {
   using ad::Error::Error;
 };
 
+// Training that diverged: a cost that became NaN/Inf, or grew far above its start (the trainer's
+// divergence guard, TrainOptions::stop_on_divergence). The learning rate is the usual suspect.
+struct DivergenceError : ConfigError {
+  using ConfigError::ConfigError;
+};
+
 // Data that cannot be read or does not fit (IDX, CSV, shapes of a data set).
 struct DataError : ad::Error {
   using ad::Error::Error;

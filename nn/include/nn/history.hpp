@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "nn/layer_stats.hpp"
+
 namespace nn {
 
 struct EpochRecord {
@@ -15,6 +17,7 @@ struct EpochRecord {
   double dev_accuracy = 0;      // NaN without a dev set
   double seconds = 0;           // wall time of the epoch's training steps
   double examples_per_second = 0;
+  std::vector<LayerStats> layers;  // TrainOptions::layer_stats: l = 1..L at the epoch's last step
 };
 
 struct History {

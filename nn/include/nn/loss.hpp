@@ -40,8 +40,12 @@ ad::Var<T> predictions(Loss kind, ad::Var<T> output);
 template <class T>
 void check_targets(Loss kind, const Dataset<T>& data, const char* what);
 
-// Labels 0..classes−1 as one-hot columns, (classes, m). Throws DataError on a label out of range.
+// Labels 0..classes−1 as one-hot vectors, in either layout by name: one_hot_rows is (m, classes),
+// one example per row, what Dataset::y holds; one_hot_columns is (classes, m), the course's Y
+// (and a tape's targets). Throws DataError naming the label and example out of range.
 template <class T>
-ad::Tensor<T> one_hot(std::span<const std::int32_t> labels, std::size_t classes);
+ad::Tensor<T> one_hot_rows(std::span<const std::int32_t> labels, std::size_t classes);
+template <class T>
+ad::Tensor<T> one_hot_columns(std::span<const std::int32_t> labels, std::size_t classes);
 
 }  // namespace nn

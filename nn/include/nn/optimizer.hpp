@@ -38,7 +38,8 @@ class Optimizer {
   // Throws NonFiniteGradient, and updates nothing, when a gradient is not finite.
   void step(const std::vector<ad::Parameter<T>*>& params);
 
-  // The schedule's rate for `epoch` (from 0) becomes the current one. The trainer calls it.
+  // The schedule's rate for the course's epoch_num `epoch` becomes the current one. The trainer
+  // calls it with its epoch number (from 1); 0, the start, is α0.
   void set_epoch(std::size_t epoch);
   double learning_rate() const { return alpha_; }
   double initial_learning_rate() const { return alpha0_; }

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "nn/dataset.hpp"
+#include "nn/graph.hpp"
 #include "nn/loss.hpp"
 #include "nn/sequential.hpp"
 
@@ -36,8 +37,7 @@ class Predictor {
   Sequential<T>& model_;
   Loss loss_;
   std::size_t batch_;
-  std::unique_ptr<ad::Tape<T>> tape_;
-  ad::Var<T> X_, Y_, out_, probs_, J_;
+  ModelGraph<T> graph_;
 };
 
 extern template class Predictor<float>;

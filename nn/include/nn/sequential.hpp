@@ -37,7 +37,9 @@ class Sequential {
 
   // Records the model on X's tape and returns its output (the logits for the fused losses),
   // (n_out, m) with one column per example. X is (n_x, m), or (m, n_x) with Layout::rows.
-  ad::Var<T> forward(ad::Tape<T>& tape, ad::Var<T> X, Mode mode, Layout layout = Layout::columns);
+  // `layer_outputs` (optional) receives the output of each layer, in order (nn::Inspector).
+  ad::Var<T> forward(ad::Tape<T>& tape, ad::Var<T> X, Mode mode, Layout layout = Layout::columns,
+                     std::vector<ad::Var<T>>* layer_outputs = nullptr);
 
   // --- contents -----------------------------------------------------------------------------
   std::vector<ad::Parameter<T>*> parameters() const;

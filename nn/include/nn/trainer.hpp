@@ -4,17 +4,24 @@
 
 #include <functional>
 #include <iosfwd>
+#include <limits>
 #include <memory>
 #include <span>
 
 #include "nn/dataset.hpp"
+#include "nn/graph.hpp"
 #include "nn/history.hpp"
+#include "nn/inspect.hpp"
 #include "nn/loss.hpp"
 #include "nn/optimizer.hpp"
 #include "nn/predict.hpp"
 #include "nn/sequential.hpp"
 
 namespace nn {
+
+namespace detail {
+class ProgressReporter;
+}
 
 enum class Progress {
   automatic,  // a live bar when the output is a terminal, one line per epoch otherwise
@@ -39,6 +46,17 @@ struct TrainOptions {
   // otherwise train_accuracy is the running accuracy of the mini-batches as they were trained
   // (dropout on, weights moving), named train_batch_accuracy in the CSV, train_batch_acc on screen.
   bool evaluate_train = false;
+  // The divergence guard: a training step whose cost J is NaN/Inf, or exceeds
+  //   divergence_factor × J₀ + divergence_floor   (J₀: the cost of the trainer's first step)
+  // is refused (nothing updated) and fit stops with DivergenceError naming the epoch, the step and
+  // the learning rate. The floor keeps a tiny J₀ from turning mini-batch noise into an alarm.
+  // Off: a finite cost of any size is trained on (NaN/Inf are refused regardless).
+  bool stop_on_divergence = true;
+  double divergence_factor = 1e3;  // >= 1
+  double divergence_floor = 1;     // >= 0
+  // Per-layer statistics (mean, std, norm of A[l], Z[l], dW[l], db[l]) of each epoch's last
+  // training step, before its update, into EpochRecord::layers and the history's CSV.
+  bool layer_stats = false;
   std::size_t eval_batch_size = 1000;
   Progress progress = Progress::automatic;
   std::ostream* out = nullptr;   // null: standard output
@@ -74,22 +92,29 @@ class Trainer {
   // When the cost or a gradient is not finite, nothing is updated (parameters, optimizer state,
   // batch-norm statistics): the step is replayed under anomaly detection and refused with the
   // block and the operation that produced it, as DataError when an example of the batch holds
-  // NaN/Inf, ConfigError otherwise (divergence).
+  // NaN/Inf, DivergenceError otherwise. A finite cost above the divergence guard's threshold
+  // (TrainOptions::stop_on_divergence) is refused the same way, as DivergenceError.
   double step(const Dataset<T>& data, std::span<const std::size_t> batch);
   // Loss and accuracy on a data set, in evaluation mode.
   Evaluation evaluate(const Dataset<T>& data);
+
+  // Inside the model (nn::Inspector): one forward and backward on the examples `batch` of `data`
+  // with the current parameters, nothing updated (batch-norm statistics are put back; dropout
+  // draws fresh masks). Layers by the course's number l = 1..L.
+  Inspector<T> inspect(const Dataset<T>& data, std::span<const std::size_t> batch);
 
   void on_step(StepCallback f) { step_callbacks_.push_back(std::move(f)); }
   void on_epoch(EpochCallback f) { epoch_callbacks_.push_back(std::move(f)); }
   void request_stop() { stop_ = true; }
 
-  // The recorded training graph (after the first step): inputs X (m, n_x) one example per row
-  // and Y (n_y, m), the model's output and the cost.
+  // The recorded training graph (recorded when fit sets up, or by the first step): inputs X
+  // (m, n_x) one example per row and Y (n_y, m), the model's output and the cost.
   ad::Tape<T>& tape();
-  ad::Var<T> input() const { return X_; }
-  ad::Var<T> targets() const { return Y_; }
-  ad::Var<T> output() const { return out_; }
-  ad::Var<T> cost() const { return J_; }
+  const ModelGraph<T>& graph() const { return graph_; }
+  ad::Var<T> input() const { return graph_.X; }
+  ad::Var<T> targets() const { return graph_.Y; }
+  ad::Var<T> output() const { return graph_.output; }
+  ad::Var<T> cost() const { return graph_.J; }
 
   Sequential<T>& model() { return model_; }
   Optimizer<T>& optimizer() { return optimizer_; }
@@ -101,7 +126,14 @@ class Trainer {
 
  private:
   void record(std::size_t n_x, std::size_t n_y, std::size_t batch);
+  // fit's parts: its inputs checked up front, one epoch, the best epoch's weights kept and put back.
+  void check_fit_inputs(const Dataset<T>& train, const Dataset<T>* dev) const;
+  EpochRecord run_epoch(const Dataset<T>& train, const Dataset<T>* dev, Batches& batches,
+                        detail::ProgressReporter& progress, bool bar);
+  std::vector<ad::Tensor<T>> snapshot() const;
+  void restore(const std::vector<ad::Tensor<T>>& values);
   std::string replay_under_anomaly_detection();
+  [[noreturn]] void refuse_divergence(double J);
   [[noreturn]] void refuse_step(const Dataset<T>& data, std::span<const std::size_t> batch,
                                 const std::string& problem);
 
@@ -109,8 +141,7 @@ class Trainer {
   Loss loss_;
   Optimizer<T>& optimizer_;
   TrainOptions options_;
-  std::unique_ptr<ad::Tape<T>> tape_;
-  ad::Var<T> X_, Y_, out_, J_;
+  ModelGraph<T> graph_;
   std::vector<ad::Parameter<T>*> params_;
   std::vector<Buffer<T>> buffers_;
   std::vector<ad::Tensor<T>> buffer_backup_;
@@ -118,8 +149,11 @@ class Trainer {
   std::vector<StepCallback> step_callbacks_;
   std::vector<EpochCallback> epoch_callbacks_;
   std::size_t steps_ = 0, epochs_done_ = 0;
+  double first_cost_ = std::numeric_limits<double>::quiet_NaN();  // J₀ of the divergence guard
   std::size_t fit_epoch_ = 0;  // the epoch fit is in, for step's messages (0: outside fit)
   bool stop_ = false;
+  bool capture_stats_ = false;            // step keeps the layer statistics before its update
+  std::vector<LayerStats> last_stats_;
   std::mt19937_64 rng_;  // shuffling; successive fit() calls continue its stream
 };
 

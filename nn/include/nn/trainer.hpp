@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 
+#include "nn/data_parallel.hpp"
 #include "nn/dataset.hpp"
 #include "nn/history.hpp"
 #include "nn/loss.hpp"
@@ -15,6 +16,11 @@
 #include "nn/sequential.hpp"
 
 namespace nn {
+
+namespace detail {
+template <class T>
+class Replica;
+}
 
 enum class Progress {
   automatic,  // a live bar when the output is a terminal, one line per epoch otherwise
@@ -42,6 +48,8 @@ struct TrainOptions {
   std::size_t eval_batch_size = 1000;
   Progress progress = Progress::automatic;
   std::ostream* out = nullptr;   // null: standard output
+  // Data parallelism over a group of processes (nn/data_parallel.hpp); off by default.
+  DataParallel parallel = {};
 };
 
 // What a step callback sees.
@@ -75,6 +83,8 @@ class Trainer {
   // batch-norm statistics): the step is replayed under anomaly detection and refused with the
   // block and the operation that produced it, as DataError when an example of the batch holds
   // NaN/Inf, ConfigError otherwise (divergence).
+  // With options().parallel, `batch` is the global mini-batch (the same on every process): this
+  // process trains on its shard, and the cost returned is the whole batch's.
   double step(const Dataset<T>& data, std::span<const std::size_t> batch);
   // Loss and accuracy on a data set, in evaluation mode.
   Evaluation evaluate(const Dataset<T>& data);
@@ -115,6 +125,7 @@ class Trainer {
   std::vector<Buffer<T>> buffers_;
   std::vector<ad::Tensor<T>> buffer_backup_;
   std::unique_ptr<Predictor<T>> predictor_;
+  std::unique_ptr<detail::Replica<T>> parallel_;  // with options.parallel.group
   std::vector<StepCallback> step_callbacks_;
   std::vector<EpochCallback> epoch_callbacks_;
   std::size_t steps_ = 0, epochs_done_ = 0;

@@ -105,16 +105,17 @@ template <class T>
 void check_matches_one_process(nn::Sequential<T> (*make)(std::uint64_t), double l2, nn::BatchNormStatistics bn,
                                double tolerance) {
   const auto train = data<T>();
+  const auto dev = helpers::blobs<T>(5, 3, 4, /*seed*/ 8, /*spread*/ 1.0);
   // Each rank draws other initial weights: rank 0's are broadcast.
   auto model = make(100 + std::uint64_t(world().rank()));
   nn::Adam<T> adam(0.01);
   nn::Trainer<T> trainer(model, nn::Loss::softmax_cross_entropy, adam, options(l2, {&world(), bn}));
-  const auto history = trainer.fit(train);
+  const auto history = trainer.fit(train, &dev);
 
   auto reference = make(100);
   nn::Adam<T> reference_adam(0.01);
   nn::Trainer<T> one(reference, nn::Loss::softmax_cross_entropy, reference_adam, options(l2));
-  const auto expected = one.fit(train);
+  const auto expected = one.fit(train, &dev);
 
   BOOST_TEST(trainer.steps() == 20u);
   check_same_parameters(model, reference, tolerance);
@@ -123,6 +124,7 @@ void check_matches_one_process(nn::Sequential<T> (*make)(std::uint64_t), double 
   for (std::size_t e = 0; e < history.epochs.size(); ++e) {
     BOOST_TEST(history.epochs[e].cost == expected.epochs[e].cost, boost::test_tools::tolerance(tolerance));
     BOOST_TEST(history.epochs[e].train_accuracy == expected.epochs[e].train_accuracy);
+    BOOST_TEST(history.epochs[e].dev_cost == expected.epochs[e].dev_cost, boost::test_tools::tolerance(tolerance));
   }
 }
 
@@ -274,4 +276,36 @@ BOOST_AUTO_TEST_CASE(only_rank_0_reports_progress) {
   nn::Trainer<double> trainer(model, nn::Loss::softmax_cross_entropy, adam, o);
   trainer.fit(train);
   BOOST_TEST(out.str().empty() == (world().rank() != 0), out.str());
+}
+
+// Dropout: each rank draws its own masks (the same stream on both would drop the same units of
+// the k-th example of every shard), and the replicas stay identical.
+BOOST_AUTO_TEST_CASE(each_rank_draws_its_own_dropout_masks) {
+  const auto train = data<double>();
+  nn::Sequential<double> model;
+  model.dense(32, nn::Activation::tanh).dropout(0.5).dense(3);
+  model.build(4, 0);
+  nn::Adam<double> adam(0.01);
+  nn::Trainer<double> trainer(model, nn::Loss::softmax_cross_entropy, adam, options(0.0, {&world()}));
+  // A first step on a batch of 8: shards of 4 on both ranks, so that masks drawn from the same
+  // stream would match. Its dropout output (32 units × 4 examples): which entries were dropped.
+  const std::vector<std::size_t> eight{0, 1, 2, 3, 4, 5, 6, 7};
+  trainer.step(train, eight);
+  auto& tape = trainer.tape();
+  std::vector<double> dropped(32 * 3, 0.0);
+  bool found = false;
+  for (std::uint32_t i = 0; i < tape.size(); ++i)
+    if (tape.node(i).op && std::string(tape.node(i).op->name) == "dropout") {
+      const auto& v = tape.value(i);  // (32, m) one column per example
+      BOOST_TEST_REQUIRE(v.shape()[0] == 32u);
+      for (std::size_t u = 0; u < 32; ++u)
+        for (std::size_t j = 0; j < 3; ++j) dropped[u * 3 + j] = v(u, j) == 0.0 ? 1.0 : 0.0;
+      found = true;
+    }
+  BOOST_TEST_REQUIRE(found);
+  std::vector<double> root = dropped;
+  world().broadcast(std::as_writable_bytes(std::span(root)), 0);
+  if (world().rank() == 1) BOOST_TEST((root != dropped), "both ranks dropped the same units");
+  trainer.fit(train);
+  check_replicas_identical(model);
 }

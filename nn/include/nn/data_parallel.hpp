@@ -45,7 +45,8 @@ enum class BatchNormStatistics {
 // batch for rank r. The model (built or not), the data, the optimizer and TrainOptions must be the
 // same on every process: the first step checks (one collective) and refuses a mismatch on every
 // process with a ConfigError naming it, then broadcasts rank 0's parameters and buffers.
-// Only rank 0 prints progress; History is the same on every process.
+// Only rank 0 prints progress; History is the same on every process. Step callbacks see the
+// global batch's indices and cost; the graph's tensors (Trainer::output) hold this process's shard.
 struct DataParallel {
   ProcessGroup* group = nullptr;  // null: one process (the default); must outlive the trainer
   BatchNormStatistics batch_norm = BatchNormStatistics::per_process;

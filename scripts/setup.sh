@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(g++ meson ninja-build pkg-config libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev
           libfmt-dev libboost-test-dev nlohmann-json3-dev zlib1g-dev libzip-dev libcsv-dev libcli11-dev
-          dataset-fashion-mnist gnuplot-nox)
+          dataset-fashion-mnist gnuplot-nox libopenmpi-dev openmpi-bin)
 # Debian 12's clang-14 cannot compile the project's std::source_location; clang-16 can.
 ci_packages=(clang-16 libclang-rt-16-dev)
 [ "${1:-}" = --ci ] && packages+=("${ci_packages[@]}")

@@ -39,6 +39,39 @@ struct BatchNorm {
                                        ad::format_site(n.where)));
   }
 
+  // The processes' statistics are summed when the layer is synchronized, in training, unfrozen.
+  static BatchNormSync<T>* synchronized(const Tape<T>& t, const Node<T>& n) {
+    auto* s = static_cast<const BatchNormState<T>*>(n.state);
+    return n.iattr[0] && !t.frozen() ? s->sync : nullptr;
+  }
+
+  // Whole-batch statistics in scratch (2R + 1, 1): rows [0, R) the means, rows [R, 2R) Σ (z − μ)²,
+  // row 2R the example count (returned; backward reads it); two passes, as one process does.
+  static T global_statistics(Node<T>& n, const Tensor<T>& Z, BatchNormSync<T>& sync) {
+    const std::size_t R = Z.shape()[0], C = Z.shape()[1];
+    ad::ensure_shape(n.scratch, {2 * R + 1, 1});
+    T* s = n.scratch.data();
+    for (std::size_t i = 0; i < R; ++i) {
+      const T* z = Z.data() + i * C;
+      T acc = 0;
+      for (std::size_t j = 0; j < C; ++j) acc += z[j];
+      s[i] = acc;
+    }
+    s[R] = T(C);
+    sync.sum(std::span(s, R + 1));
+    const T count = s[2 * R] = s[R];
+    for (std::size_t i = 0; i < R; ++i) {
+      const T* z = Z.data() + i * C;
+      const T mu = s[i] / count;
+      T sq = 0;
+      for (std::size_t j = 0; j < C; ++j) sq += (z[j] - mu) * (z[j] - mu);
+      s[i] = mu;
+      s[R + i] = sq;
+    }
+    sync.sum(std::span(s + R, R));
+    return count;
+  }
+
   static void forward(Tape<T>& t, Node<T>& n) {
     check(t, n);
     const Tensor<T>& Z = t.value(n.parents[0]);
@@ -51,21 +84,29 @@ struct BatchNorm {
     ad::ensure_shape(n.saved[0], {R, C});
     ad::ensure_shape(n.saved[1], {R, 1});
     ad::ensure_shape(n.value, {R, C});
-    const bool update = training && !t.frozen() && C > 1;
+    BatchNormSync<T>* sync = synchronized(t, n);
+    T count = T(C);  // the examples the statistics are over
+    if (sync) count = global_statistics(n, Z, *sync);
+    const bool update = training && !t.frozen() && count > T(1);
     const T eps = T(s.epsilon), mom = T(s.momentum);
     for (std::size_t i = 0; i < R; ++i) {
       const T* z = Z.data() + i * C;
       T mu, var;
       if (training) {
-        T acc = 0;
-        for (std::size_t j = 0; j < C; ++j) acc += z[j];
-        mu = acc / T(C);
         T sq = 0;
-        for (std::size_t j = 0; j < C; ++j) sq += (z[j] - mu) * (z[j] - mu);
-        var = sq / T(C);
+        if (sync) {
+          mu = n.scratch(i, 0);
+          sq = n.scratch(R + i, 0);
+        } else {
+          T acc = 0;
+          for (std::size_t j = 0; j < C; ++j) acc += z[j];
+          mu = acc / T(C);
+          for (std::size_t j = 0; j < C; ++j) sq += (z[j] - mu) * (z[j] - mu);
+        }
+        var = sq / count;
         if (update) {
           s.running_mean(i, 0) = mom * s.running_mean(i, 0) + (T(1) - mom) * mu;
-          s.running_var(i, 0) = mom * s.running_var(i, 0) + (T(1) - mom) * sq / T(C - 1);
+          s.running_var(i, 0) = mom * s.running_var(i, 0) + (T(1) - mom) * sq / (count - T(1));
         }
       } else {
         mu = s.running_mean(i, 0);
@@ -113,6 +154,28 @@ struct BatchNorm {
       }
     }
     if (!t.needs_grad(pz)) return;
+    // Synchronized: the two means are over every process's columns, summed at the scale of the
+    // whole batch (this process's G is the global one / w), and this process's dZ is again / w.
+    BatchNormSync<T>* sync = synchronized(t, n);
+    T count = T(C), unscale = T(1);
+    if (sync) {
+      const T w = T(sync->weight());
+      T* s = n.scratch.data();  // rows [0, R) and [R, 2R); row 2R keeps forward's count
+      for (std::size_t i = 0; i < R; ++i) {
+        const T* g = G.data() + i * C;
+        const T* x = X.data() + i * C;
+        T a = 0, b = 0;
+        for (std::size_t j = 0; j < C; ++j) {
+          a += g[j];
+          b += g[j] * x[j];
+        }
+        s[i] = w * a;
+        s[R + i] = w * b;
+      }
+      sync->sum(std::span(s, 2 * R));
+      count = s[2 * R];
+      unscale = T(1) / w;
+    }
     auto sz = t.sink(pz);
     for (std::size_t i = 0; i < R; ++i) {
       const T* g = G.data() + i * C;
@@ -120,7 +183,10 @@ struct BatchNorm {
       T* d = sz.grad.data() + i * C;
       const T inv = n.saved[1](i, 0), gi = gamma[i];
       T a = 0, b = 0;  // mean(dx̂) and mean(dx̂ ⊙ x̂)
-      if (training) {
+      if (sync) {
+        a = n.scratch(i, 0) * gi / count * unscale;
+        b = n.scratch(R + i, 0) * gi / count * unscale;
+      } else if (training) {
         for (std::size_t j = 0; j < C; ++j) {
           a += g[j];
           b += g[j] * x[j];

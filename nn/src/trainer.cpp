@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "nn/errors.hpp"
+#include "distributed_replica.hpp"
 #include "finite.hpp"
 #include "early_stopping.hpp"
 #include "progress.hpp"
@@ -65,6 +66,7 @@ Trainer<T>::Trainer(Sequential<T>& model, Loss loss, Optimizer<T>& optimizer, Tr
     throw ConfigError(fmt::format("Trainer: divergence_factor must be >= 1, got {}", options_.divergence_factor));
   if (!(options_.divergence_floor >= 0))
     throw ConfigError(fmt::format("Trainer: divergence_floor must be >= 0, got {}", options_.divergence_floor));
+  if (options_.parallel.group) parallel_ = std::make_unique<detail::Replica<T>>(options_.parallel);
 }
 
 template <class T>
@@ -85,16 +87,18 @@ void Trainer<T>::record(std::size_t n_x, std::size_t n_y, std::size_t batch) {
                                           .batch = batch,
                                           .features = n_x,
                                           .outputs = n_y,
-                                          .l2 = options_.l2,
+                                          .l2 = parallel_ ? parallel_->l2_share(options_.l2) : options_.l2,
                                           .seed = options_.seed});
   params_ = model_.parameters();
   buffers_ = model_.buffers();
   buffer_backup_.resize(buffers_.size());
+  if (parallel_) parallel_->attach(model_, *graph_.tape, loss_, optimizer_, options_);
 }
 
 template <class T>
-double Trainer<T>::step(const Dataset<T>& data, std::span<const std::size_t> batch) {
-  if (batch.empty()) throw DataError("Trainer::step: empty mini-batch");
+double Trainer<T>::step(const Dataset<T>& data, std::span<const std::size_t> global_batch) {
+  if (global_batch.empty()) throw DataError("Trainer::step: empty mini-batch");
+  const auto batch = parallel_ ? parallel_->shard(global_batch) : global_batch;
   // Cheap (a few comparisons, one pass over the indices) and allocation-free unless it throws.
   data.check("Trainer::step", model_.built() ? model_.input_size() : 0);
   check_indices(batch, data.size(), "Trainer::step");
@@ -108,7 +112,8 @@ double Trainer<T>::step(const Dataset<T>& data, std::span<const std::size_t> bat
   for (std::size_t k = 0; k < buffers_.size(); ++k) buffer_backup_[k] = *buffers_[k].value;
   tape.forward();
   tape.backward(graph_.J);
-  const double J = double(tape.value(graph_.J.index())(0, 0));  // not J_.value(): that checks the tape's liveness under a lock
+  double J = double(tape.value(graph_.J.index())(0, 0));  // not J_.value(): that checks the tape's liveness under a lock
+  if (parallel_) J = parallel_->reduce(J);  // the whole batch's cost and gradients, on every process
   if (!std::isfinite(J)) refuse_step(data, batch, fmt::format("the cost is {}", J));
   if (std::isnan(first_cost_)) first_cost_ = J;
   if (options_.stop_on_divergence) {
@@ -227,6 +232,7 @@ void Trainer<T>::check_fit_inputs(const Dataset<T>& train, const Dataset<T>* dev
   }
   check_output_activation(model_, loss_);
   check_batch_norm_batches(model_, train.size(), options_.batch_size);
+  if (parallel_) parallel_->check_data(model_, train, options_.batch_size);
 }
 
 template <class T>
@@ -249,13 +255,15 @@ EpochRecord Trainer<T>::run_epoch(const Dataset<T>& train, const Dataset<T>* dev
     fit_epoch_ = 0;
     cost_sum += J * double(idx.size());
     seen += idx.size();
-    if (classify) right += count_correct(graph_.tape->value(graph_.output.index()), train, idx);
+    if (classify)
+      right += count_correct(graph_.tape->value(graph_.output.index()), train, parallel_ ? parallel_->shard(idx) : idx);
     for (auto& f : step_callbacks_) f(*this, StepEvent<T>{epochs_done_ + 1, steps_, k, J, &train, idx});
     if (bar) {
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       progress.update(k + 1, cost_sum / double(seen), double(seen) / std::max(s, 1e-9));
     }
   }
+  if (parallel_) right = parallel_->sum(right);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EpochRecord r;
   r.epoch = ++epochs_done_;
@@ -282,8 +290,10 @@ History Trainer<T>::fit(const Dataset<T>& train, const Dataset<T>* dev) {
   capture_stats_ = false;
   std::ostream& out = options_.out ? *options_.out : std::cout;
   const bool terminal = !options_.out && isatty(STDOUT_FILENO);
-  const bool bar = options_.progress == Progress::bar || (options_.progress == Progress::automatic && terminal);
-  const bool lines = options_.progress == Progress::lines || (options_.progress == Progress::automatic && !terminal);
+  const bool quiet = parallel_ && !parallel_->root();  // one process reports
+  const bool bar = !quiet && (options_.progress == Progress::bar || (options_.progress == Progress::automatic && terminal));
+  const bool lines =
+      !quiet && (options_.progress == Progress::lines || (options_.progress == Progress::automatic && !terminal));
   const std::size_t first = epochs_done_ + 1, last = epochs_done_ + options_.epochs;
   detail::ProgressReporter progress(out, bar, lines, first, last, options_.evaluate_train);
 

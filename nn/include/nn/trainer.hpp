@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 
+#include "nn/data_parallel.hpp"
 #include "nn/dataset.hpp"
 #include "nn/graph.hpp"
 #include "nn/history.hpp"
@@ -21,6 +22,8 @@ namespace nn {
 
 namespace detail {
 class ProgressReporter;
+template <class T>
+class Replica;
 }
 
 enum class Progress {
@@ -60,6 +63,8 @@ struct TrainOptions {
   std::size_t eval_batch_size = 1000;
   Progress progress = Progress::automatic;
   std::ostream* out = nullptr;   // null: standard output
+  // Data parallelism over a group of processes (nn/data_parallel.hpp); off by default.
+  DataParallel parallel = {};
 };
 
 // What a step callback sees.
@@ -94,6 +99,8 @@ class Trainer {
   // block and the operation that produced it, as DataError when an example of the batch holds
   // NaN/Inf, DivergenceError otherwise. A finite cost above the divergence guard's threshold
   // (TrainOptions::stop_on_divergence) is refused the same way, as DivergenceError.
+  // With options().parallel, `batch` is the global mini-batch (the same on every process): this
+  // process trains on its shard, and the cost returned is the whole batch's.
   double step(const Dataset<T>& data, std::span<const std::size_t> batch);
   // Loss and accuracy on a data set, in evaluation mode.
   Evaluation evaluate(const Dataset<T>& data);
@@ -146,6 +153,7 @@ class Trainer {
   std::vector<Buffer<T>> buffers_;
   std::vector<ad::Tensor<T>> buffer_backup_;
   std::unique_ptr<Predictor<T>> predictor_;
+  std::unique_ptr<detail::Replica<T>> parallel_;  // with options.parallel.group
   std::vector<StepCallback> step_callbacks_;
   std::vector<EpochCallback> epoch_callbacks_;
   std::size_t steps_ = 0, epochs_done_ = 0;

@@ -48,12 +48,12 @@ void check_output_activation(const Sequential<T>& model, Loss loss) {
   auto& last = model.layer(model.size() - 1);
   Activation a = Activation::linear;
   std::string where = "the model";
-  if (last.kind() == "activation") {
+  if (last.kind() == LayerKind::activation) {
     a = static_cast<ActivationLayer<T>&>(last).activation();
-  } else if (auto* dense = dynamic_cast<Dense<T>*>(&last)) {
-    a = dense->activation();
+  } else if (last.kind() == LayerKind::dense) {
+    a = static_cast<Dense<T>&>(last).activation();
     std::size_t l = 0;
-    for (std::size_t i = 0; i < model.size(); ++i) l += model.layer(i).kind() == "dense";
+    for (std::size_t i = 0; i < model.size(); ++i) l += model.layer(i).kind() == LayerKind::dense;
     where = fmt::format("the model's last Dense layer (W[{}])", l);
   }
   if (a == Activation::softmax || a == Activation::sigmoid)
@@ -68,7 +68,7 @@ template <class T>
 void check_batch_norm_batches(const Sequential<T>& model, std::size_t m, std::size_t batch_size) {
   if (batch_size >= 2 && m % batch_size != 1) return;
   for (std::size_t i = 0; i < model.size(); ++i)
-    if (model.layer(i).kind() == "batch_norm")
+    if (model.layer(i).kind() == LayerKind::batch_norm)
       throw DataError(fmt::format("fit: BatchNorm (layer {}) needs at least 2 examples per training mini-batch, but "
                                   "{} examples in batches of batch size {} leave a mini-batch of 1: choose another "
                                   "batch size",
@@ -130,7 +130,7 @@ double Trainer<T>::step(const Dataset<T>& data, std::span<const std::size_t> bat
   for (std::size_t k = 0; k < buffers_.size(); ++k) buffer_backup_[k] = *buffers_[k].value;
   tape_->forward();
   tape_->backward(J_);
-  const double J = double(tape_->value(J_.index())(0, 0));  // not J_.value(): that checks the tape's liveness under a lock
+  const double J = double(J_.value()(0, 0));
   if (!std::isfinite(J)) refuse_step(data, batch, fmt::format("the cost is {}", J));
   try {
     optimizer_.step(params_);

@@ -70,20 +70,18 @@ int main() {
   std::uniform_real_distribution<double> uniform(-3, 3);
   ad::Tensor<double> values = xt::empty<double>({3, 5});
   for (double& v : values) v = uniform(rng);
-  values(0, 0) = 2.5;  // β·x = 3.75 > threshold 3: the linear piece
+  values(0, 0) = 2.5;  // β·x = 25 > threshold 20: the linear piece
   ad::Parameter<double> X("X", values);
 
   // The operation's full Jacobian by backward (one unit seed per output) against centered differences.
   const gc::Report alone = gc::check_jacobian(
-      [](ad::Tape<double>&, const std::vector<ad::Var<double>>& in) { return softplus(in[0], 1.5, 3.0); }, {&X});
+      [](ad::Tape<double>&, const std::vector<ad::Var<double>>& in) { return softplus(in[0], 10.0); }, {&X});
   std::printf("softplus alone:\n%s\n", alone.table().c_str());
 
   // x read by two operations (softplus and the product): its gradient is the sum of both
   // contributions, which the sinks accumulate without the operation choosing = or +=.
   const gc::Report fan_out = gc::check_jacobian(
-      [](ad::Tape<double>&, const std::vector<ad::Var<double>>& in) {
-        return ad::mul(softplus(in[0], 1.5, 3.0), in[0]);
-      },
+      [](ad::Tape<double>&, const std::vector<ad::Var<double>>& in) { return ad::mul(softplus(in[0], 10.0), in[0]); },
       {&X});
   std::printf("softplus(x) * x:\n%s\n", fan_out.table().c_str());
 

@@ -55,7 +55,6 @@ struct Reduce {
     const int axis = r.axis;
     const T scale = r.mean ? T(1) / T(std::max<std::size_t>(count(in, axis), 1)) : T(1);
     const T* g = n.grad.data();
-    const std::size_t C = in[1];
     // The output gradient broadcast back over the reduced axis.
     GradSink<T> s = t.sink(p);
     if (axis == whole)

@@ -7,7 +7,8 @@ packages=(g++ meson ninja-build pkg-config libxtensor-dev libxsimd-dev libxtenso
           libfmt-dev libboost-test-dev nlohmann-json3-dev zlib1g-dev libzip-dev libcsv-dev libcli11-dev
           dataset-fashion-mnist gnuplot-nox libopenmpi-dev openmpi-bin)
 # Debian 12's clang-14 cannot compile the project's std::source_location; clang-16 can.
-ci_packages=(clang-16 libclang-rt-16-dev)
+# clang-format-16: CI's format check (scripts/check_format.sh).
+ci_packages=(clang-16 libclang-rt-16-dev clang-format-16)
 [ "${1:-}" = --ci ] && packages+=("${ci_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do

@@ -20,8 +20,8 @@ std::string lower(std::string s) {
 // The kernel family this CPU can run, best first; empty when nothing beats the fallbacks.
 const char* best_kernel_for_cpu() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq"))
     return "SkylakeX";
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
   return "";
@@ -30,8 +30,8 @@ const char* best_kernel_for_cpu() {
 // What OpenBLAS picks for a CPU model it does not know.
 bool is_generic_fallback(const std::string& core) {
   const std::string c = lower(core);
-  return c == "prescott" || c == "core2" || c == "katmai" || c == "coppermine" || c == "northwood" ||
-         c == "banias" || c == "unknown";
+  return c == "prescott" || c == "core2" || c == "katmai" || c == "coppermine" || c == "northwood" || c == "banias" ||
+         c == "unknown";
 }
 
 }  // namespace

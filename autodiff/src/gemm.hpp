@@ -1,9 +1,7 @@
 // C = op(A)·op(B) (+ C when accumulating), row-major, through xtensor-blas into a preallocated C
-// with transpose flags (no copies of transposed operands).
-//
-// Measured (bench/autodiff/tiny_mlp_step): with OpenBLAS's SkylakeX kernels, its small-matrix
-// path beats plain vectorized loops even on the 2-16-16-1 network (4.5 µs vs 10.4 µs per step),
-// so there is no hand-written small-GEMM kernel here. See blas_setup.hpp for getting those kernels.
+// with transpose flags (no copies of transposed operands). BLAS even for small products, and C
+// cleared here rather than by OpenBLAS: both measured, see docs/design.md. See blas_setup.hpp for
+// getting OpenBLAS's fast kernels.
 #pragma once
 
 #include <cstring>
@@ -20,18 +18,15 @@ inline constexpr std::size_t zero_here_from = 4096;
 
 // c must already have the product's shape.
 //
-// For C = A·B (beta = 0) OpenBLAS first clears C in a pass of its own, since its kernels only
-// accumulate, and that pass is slower than clearing C here, split over the same threads, and asking
-// for C += A·B. Measured in bench/nn/mlp_step (784-256-128-10, batch 128; dW[1] alone is 200k
-// elements): 815 -> 785 µs per step with a memset, -> ~770 µs with the memset split in two.
-// Small products keep beta = 0: OpenBLAS's small-matrix kernels for beta = 0 never read C.
+// For C = A·B (beta = 0) OpenBLAS first clears C in a pass of its own, slower than clearing C here
+// over the same threads and asking for C += A·B. Small products keep beta = 0: OpenBLAS's
+// small-matrix kernels for beta = 0 never read C.
 template <class T>
 void gemm(const Tensor<T>& a, const Tensor<T>& b, Tensor<T>& c, bool ta, bool tb, bool accumulate) {
   if (!accumulate && c.size() >= zero_here_from) {
     T* out = c.data();
-    parallel_for(c.size(), 16384, [=](std::size_t first, std::size_t last) {
-      std::memset(out + first, 0, (last - first) * sizeof(T));
-    });
+    parallel_for(c.size(), 16384,
+                 [=](std::size_t first, std::size_t last) { std::memset(out + first, 0, (last - first) * sizeof(T)); });
     accumulate = true;
   }
   xt::blas::gemm(a, b, c, ta, tb, T(1), accumulate ? T(1) : T(0));

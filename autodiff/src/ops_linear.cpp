@@ -1,5 +1,7 @@
 // Matrix products: matmul (BLAS, transposes passed as flags), transpose, and the fused
 // Dense kernel linear(W, A, b, activation) = g(W·A + b).
+#include <optional>
+
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
@@ -16,6 +18,7 @@ const char* to_string(Activation a) {
     case Activation::leaky_relu: return "leaky_relu";
     case Activation::tanh: return "tanh";
     case Activation::sigmoid: return "sigmoid";
+    case Activation::softmax: return "softmax";
   }
   return "?";
 }
@@ -23,46 +26,45 @@ const char* to_string(Activation a) {
 namespace {
 using namespace detail;
 
-// Rows per piece of a parallel elementwise pass over rows of C elements: at least 8192 elements,
-// below which handing a piece to another thread (~2 µs) costs more than it saves.
-inline std::size_t rows_per_piece(std::size_t C) { return std::max<std::size_t>(1, 8192 / std::max<std::size_t>(C, 1)); }
+struct MatMulAttrs {
+  bool transpose_a, transpose_b;
+};
 
-template <class T>
-void gemm_into(GradSink<T> s, const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
-  gemm(a, b, s.grad, ta, tb, !s.first);
-}
-
-// iattr = {transpose_a, transpose_b}.
 template <class T>
 struct MatMul {
   static Shape infer(const Tape<T>& t, const Node<T>& n) {
-    const bool ta = n.iattr[0], tb = n.iattr[1];
+    const auto [ta, tb] = attrs<MatMulAttrs>(n);
     const Shape a = shape_at(t, n.parents[0]), b = shape_at(t, n.parents[1]);
     const std::size_t ka = ta ? a[0] : a[1], kb = tb ? b[1] : b[0];
     if (ka != kb)
       throw ShapeError(fmt::format("matmul: {}{} but {}{}: inner dimensions {} and {} differ{}",
-                                   operand(t, n.parents[0]), ta ? " (transposed)" : "", operand(t, n.parents[1]),
-                                   tb ? " (transposed)" : "", ka, kb, format_where(n)));
+                                   operand_text(t, n.parents[0]), ta ? " (transposed)" : "",
+                                   operand_text(t, n.parents[1]), tb ? " (transposed)" : "", ka, kb, site(n)));
     return {ta ? a[1] : a[0], tb ? b[0] : b[1]};
   }
   static void forward(Tape<T>& t, Node<T>& n) {
     ensure_shape(n.value, infer(t, n));
-    gemm(t.value(n.parents[0]), t.value(n.parents[1]), n.value, n.iattr[0], n.iattr[1], false);
+    const auto [ta, tb] = attrs<MatMulAttrs>(n);
+    gemm(t.value(n.parents[0]), t.value(n.parents[1]), n.value, ta, tb, false);
   }
   static void backward(Tape<T>& t, Node<T>& n) {
-    const bool ta = n.iattr[0], tb = n.iattr[1];
+    const auto [ta, tb] = attrs<MatMulAttrs>(n);
     const std::uint32_t pa = n.parents[0], pb = n.parents[1];
     const Tensor<T>& G = n.grad;
     // C = op(A)·op(B): dop(A) = G·op(B)ᵀ and dop(B) = op(A)ᵀ·G, then undo the op on the left side.
     if (t.needs_grad(pa)) {
       const Tensor<T>& B = t.value(pb);
-      if (!ta) gemm_into(t.sink(pa), G, B, false, !tb);  // dA = G·op(B)ᵀ
-      else gemm_into(t.sink(pa), B, G, tb, true);        // dA = op(B)·Gᵀ
+      if (!ta)
+        t.sink(pa).gemm(G, B, false, !tb);  // dA = G·op(B)ᵀ
+      else
+        t.sink(pa).gemm(B, G, tb, true);  // dA = op(B)·Gᵀ
     }
     if (t.needs_grad(pb)) {
       const Tensor<T>& A = t.value(pa);
-      if (!tb) gemm_into(t.sink(pb), A, G, !ta, false);  // dB = op(A)ᵀ·G
-      else gemm_into(t.sink(pb), G, A, true, ta);        // dB = Gᵀ·op(A)
+      if (!tb)
+        t.sink(pb).gemm(A, G, !ta, false);  // dB = op(A)ᵀ·G
+      else
+        t.sink(pb).gemm(G, A, true, ta);  // dB = Gᵀ·op(A)
     }
   }
   static constexpr OpDef<T> def{"matmul", forward, backward};
@@ -79,10 +81,9 @@ struct Transpose {
   }
   static void backward(Tape<T>& t, Node<T>& n) {
     if (!t.needs_grad(n.parents[0])) return;
-    GradSink<T> s = t.sink(n.parents[0]);
-    const std::size_t R = s.grad.shape()[0], C = s.grad.shape()[1];
-    for (std::size_t i = 0; i < R; ++i)
-      for (std::size_t j = 0; j < C; ++j) s.grad(i, j) = (s.first ? T(0) : s.grad(i, j)) + n.grad(j, i);
+    const T* g = n.grad.data();
+    const std::size_t R = n.grad.shape()[1];  // the parent is (R, C), its gradient's transpose
+    t.sink(n.parents[0]).each_2d([g, R](std::size_t i, std::size_t j) { return g[j * R + i]; });
   }
   static constexpr OpDef<T> def{"transpose", forward, backward};
 };
@@ -131,35 +132,41 @@ void activation_grad(T* d, const T* y, const T* g, std::size_t n, Activation act
     case Activation::sigmoid:
       for (std::size_t i = 0; i < n; ++i) d[i] = g[i] * y[i] * (T(1) - y[i]);
       break;
-    case Activation::linear: break;
+    case Activation::linear:
+    case Activation::softmax: break;  // refused when recorded
   }
 }
 
 // y = g(W·op(A) + b). Keeps nothing but its output: each activation's derivative is a function of y.
-// iattr[0] is the Activation, iattr[1] whether A holds one example per row (op(A) = Aᵀ, passed to
-// BLAS as a flag), attr[0] the leaky slope.
+struct LinearAttrs {
+  Activation activation;
+  bool rows;     // A holds one example per row: op(A) = Aᵀ, passed to BLAS as a flag
+  double slope;  // leaky_relu's, for z < 0
+};
+
 template <class T>
 struct Linear {
   static Shape infer(const Tape<T>& t, const Node<T>& n) {
     const Shape W = shape_at(t, n.parents[0]), b = shape_at(t, n.parents[2]);
     Shape A = shape_at(t, n.parents[1]);
-    if (n.iattr[1]) std::swap(A[0], A[1]);
+    if (attrs<LinearAttrs>(n).rows) std::swap(A[0], A[1]);
     if (W[1] != A[0])
       throw ShapeError(fmt::format("{}: {} but {}: inner dimensions {} and {} differ{}", n.op->name,
-                                   operand(t, n.parents[0]), operand(t, n.parents[1]), W[1], A[0], format_where(n)));
+                                   operand_text(t, n.parents[0]), operand_text(t, n.parents[1]), W[1], A[0], site(n)));
     if (b != Shape{W[0], 1})
-      throw ShapeError(fmt::format("{}: {} but {}: the bias must be ({}, 1){}", n.op->name, operand(t, n.parents[2]),
-                                   operand(t, n.parents[0]), W[0], format_where(n)));
+      throw ShapeError(fmt::format("{}: {} but {}: the bias must be ({}, 1){}", n.op->name,
+                                   operand_text(t, n.parents[2]), operand_text(t, n.parents[0]), W[0], site(n)));
     return {W[0], A[1]};
   }
   static void forward(Tape<T>& t, Node<T>& n) {
     const Shape s = infer(t, n);
     ensure_shape(n.value, s);
     Tensor<T>& y = n.value;
-    gemm(t.value(n.parents[0]), t.value(n.parents[1]), y, false, n.iattr[1], false);
+    const LinearAttrs& at = attrs<LinearAttrs>(n);
+    gemm(t.value(n.parents[0]), t.value(n.parents[1]), y, false, at.rows, false);
     const T* b = t.value(n.parents[2]).data();
-    const auto act = static_cast<Activation>(n.iattr[0]);
-    const T slope = T(n.attr[0]);
+    const Activation act = at.activation;
+    const T slope = T(at.slope);
     // Rows split over OpenBLAS's threads: the product just left them in both cores' caches.
     T* out = y.data();
     const std::size_t C = s[1];
@@ -170,24 +177,20 @@ struct Linear {
     if (act == Activation::sigmoid) xt::noalias(y) = T(1) / (T(1) + xt::exp(-y));
   }
   static void backward(Tape<T>& t, Node<T>& n) {
-    const auto act = static_cast<Activation>(n.iattr[0]);
-    const T slope = T(n.attr[0]);
+    const LinearAttrs& at = attrs<LinearAttrs>(n);
+    const Activation act = at.activation;
+    const T slope = T(at.slope);
     const T* y = n.value.data();
     const T* g = n.grad.data();
     const Shape shape = shape_of(n.value);
     const std::size_t C = shape[1];
     const std::uint32_t pW = n.parents[0], pA = n.parents[1], pb = n.parents[2];
     // The bias's sink is taken here, on this thread: it marks the tape, which the pieces must not.
-    T* dbp = nullptr;
-    bool first_db = false;
-    if (t.needs_grad(pb)) {
-      const GradSink<T> db = t.sink(pb);
-      dbp = db.grad.data();
-      first_db = db.first;
-    }
+    const bool want_db = t.needs_grad(pb);
+    const std::optional<GradSink<T>> db = want_db ? std::optional(t.sink(pb)) : std::nullopt;
     // dZ = dY ⊙ g'(Z), written into scratch (dZ is dY itself for a linear activation), and db the
     // row sums of dZ, each row summed right after it is written (still in L1). Rows split over
-    // OpenBLAS's threads; a row is computed and summed exactly as in reduce_into.
+    // OpenBLAS's threads; a row is computed and summed exactly as in GradSink::reduce_from.
     const Tensor<T>* dz = &n.grad;
     if (act != Activation::linear) {
       ensure_shape(n.scratch, shape);
@@ -195,28 +198,28 @@ struct Linear {
     }
     T* d = act != Activation::linear ? n.scratch.data() : nullptr;
     const T* dzp = dz->data();
-    if (d || dbp) parallel_for(shape[0], rows_per_piece(C), [=](std::size_t first, std::size_t last) {
-      for (std::size_t r = first; r < last; ++r) {
-        const std::size_t lo = r * C;
-        if (d) activation_grad(d + lo, y + lo, g + lo, C, act, slope);
-        if (dbp) {
-          T& out = dbp[r];
-          if (C == 1) out = first_db ? dzp[lo] : out + dzp[lo];  // reduce_into's same-shape case
-          else out = (first_db ? T(0) : out) + sum_contiguous(dzp + lo, C);
+    const GradSink<T>* dbs = db ? &*db : nullptr;
+    if (d || dbs)
+      parallel_for(shape[0], rows_per_piece(C), [=](std::size_t first, std::size_t last) {
+        for (std::size_t r = first; r < last; ++r) {
+          const std::size_t lo = r * C;
+          if (d) activation_grad(d + lo, y + lo, g + lo, C, act, slope);
+          if (dbs) dbs->at(r, C == 1 ? dzp[lo] : sum_contiguous(dzp + lo, C));
         }
-      }
-    });
-    const bool rows = n.iattr[1];
-    if (t.needs_grad(pW)) gemm_into(t.sink(pW), *dz, t.value(pA), false, !rows);  // dW = dZ·op(A)ᵀ
+      });
+    const bool rows = at.rows;
+    if (t.needs_grad(pW)) t.sink(pW).gemm(*dz, t.value(pA), false, !rows);  // dW = dZ·op(A)ᵀ
     if (t.needs_grad(pA)) {
-      if (!rows) gemm_into(t.sink(pA), t.value(pW), *dz, true, false);  // dA = Wᵀ·dZ
-      else gemm_into(t.sink(pA), *dz, t.value(pW), true, false);        // dA = (Wᵀ·dZ)ᵀ = dZᵀ·W
+      if (!rows)
+        t.sink(pA).gemm(t.value(pW), *dz, true, false);  // dA = Wᵀ·dZ
+      else
+        t.sink(pA).gemm(*dz, t.value(pW), true, false);  // dA = (Wᵀ·dZ)ᵀ = dZᵀ·W
     }
   }
   // Which side of 0 each pre-activation lies (relu and leaky relu only; the others are smooth).
   static void branches(const Tape<T>& t, const Node<T>& n, std::vector<std::uint8_t>& out) {
     (void)t;
-    const auto act = static_cast<Activation>(n.iattr[0]);
+    const Activation act = attrs<LinearAttrs>(n).activation;
     if (act != Activation::relu && act != Activation::leaky_relu) return;
     // relu's output is 0 on the whole negative side, so only y > 0 tells the branch apart there.
     for (T y : n.value) out.push_back(y > 0 ? 2 : (y < 0 || act == Activation::relu) ? 0 : 1);
@@ -230,23 +233,27 @@ struct Linear {
 template <class T>
 Var<T> matmul(Var<T> a, Var<T> b, bool transpose_a, bool transpose_b, std::source_location w) {
   Tape<T>& tape = common_tape("matmul", {a, b});
-  return make(tape, tape.record(MatMul<T>::def, {a.index(), b.index()}, w, 0, 0, transpose_a, transpose_b));
+  return as_var(tape, tape.record(MatMul<T>::def, {a.index(), b.index()}, w,
+                                  MatMulAttrs{.transpose_a = transpose_a, .transpose_b = transpose_b}));
 }
 
 template <class T>
 Var<T> transpose(Var<T> a, std::source_location w) {
   Tape<T>& tape = common_tape("transpose", {a});
-  return make(tape, tape.record(Transpose<T>::def, {a.index()}, w));
+  return as_var(tape, tape.record(Transpose<T>::def, {a.index()}, w));
 }
 
 template <class T>
 Var<T> record_linear(const OpDef<T>& def, Var<T> W, Var<T> A, Var<T> b, Activation act, double slope, bool rows,
                      std::source_location w) {
+  if (act == Activation::softmax)
+    throw ConfigError(
+        fmt::format("{}: softmax is not fused; apply ad::softmax to its result{}", def.name, site_suffix(w)));
   if (act == Activation::leaky_relu && !(slope >= 0))
-    throw ShapeError(fmt::format("{}: leaky_relu slope must be >= 0, got {} (at {})", def.name, slope, format_site(w)));
+    throw ConfigError(fmt::format("{}: leaky_relu slope must be >= 0, got {}{}", def.name, slope, site_suffix(w)));
   Tape<T>& tape = common_tape(def.name, {W, A, b});
-  return make(tape, tape.record(def, {W.index(), A.index(), b.index()}, w, slope, 0, static_cast<std::int64_t>(act),
-                                rows));
+  return as_var(tape, tape.record(def, {W.index(), A.index(), b.index()}, w,
+                                  LinearAttrs{.activation = act, .rows = rows, .slope = slope}));
 }
 
 template <class T>
@@ -259,9 +266,9 @@ Var<T> linear_rows(Var<T> W, Var<T> X, Var<T> b, Activation act, double slope, s
   return record_linear(Linear<T>::rows_def, W, X, b, act, slope, true, w);
 }
 
-#define AD_INSTANTIATE(T)                                                          \
-  template Var<T> matmul(Var<T>, Var<T>, bool, bool, std::source_location);        \
-  template Var<T> transpose(Var<T>, std::source_location);                         \
+#define AD_INSTANTIATE(T)                                                                   \
+  template Var<T> matmul(Var<T>, Var<T>, bool, bool, std::source_location);                 \
+  template Var<T> transpose(Var<T>, std::source_location);                                  \
   template Var<T> linear(Var<T>, Var<T>, Var<T>, Activation, double, std::source_location); \
   template Var<T> linear_rows(Var<T>, Var<T>, Var<T>, Activation, double, std::source_location);
 AD_INSTANTIATE(float)

@@ -51,9 +51,9 @@ struct Job {
   void* body = nullptr;
   std::size_t n = 0;
   int pieces = 0;
-  std::atomic<int> calls{0};          // routine calls made by the pool
+  std::atomic<int> calls{0};  // routine calls made by the pool
   std::atomic<bool> first_taken{false};
-  std::atomic<int> next{1};           // the next piece for the workers (piece 0 is the caller's)
+  std::atomic<int> next{1};  // the next piece for the workers (piece 0 is the caller's)
   std::atomic<bool> failed{false};
   std::exception_ptr error;
 };
@@ -120,7 +120,7 @@ void parallel_run(std::size_t n, std::size_t grain, RangeFn fn, void* body) {
   blas_level1_thread(2, pieces, 0, 0, alpha, &job, 0, &job, 0, nullptr, 0, routine, pieces);
   calling = false;
   if (job.calls.load() == 0) pool_works.store(false);  // the pool ran nothing: never ask it again
-  run_pieces(job, true);  // whatever is left (nothing, when the pool did its part)
+  run_pieces(job, true);                               // whatever is left (nothing, when the pool did its part)
   if (job.error) std::rethrow_exception(job.error);
 }
 

@@ -3,7 +3,6 @@
 #include <atomic>
 #include <cmath>
 #include <mutex>
-#include <unordered_set>
 
 namespace ad {
 
@@ -18,21 +17,58 @@ std::string format_site(const std::source_location& where) {
   return fmt::format("{}:{}", file, where.line());
 }
 
+std::string site_suffix(const std::source_location& where) { return fmt::format(" (at {})", format_site(where)); }
+
 namespace {
 
-// Serials of live tapes. A Var holds its tape's serial, so a Var that outlived its tape is caught
-// here instead of reading freed memory. Only graph building and inspection consult it, never replay.
-std::mutex live_mutex;
-std::unordered_set<std::uint64_t>& live_tapes() {
-  static std::unordered_set<std::uint64_t> set;
-  return set;
+// Which tapes are alive, read without a lock. Each live tape holds a slot whose atomic holds the
+// tape's serial (unique for the process); a released tape clears its slot, which a later tape may
+// reuse under a new serial. A Var holds its tape's slot and serial, so it is live exactly when its
+// slot still holds its serial: one atomic load, cheap enough for a training loop's Var::value().
+// Slots live in chunks that are never freed, so any Var can read its slot at any time.
+constexpr std::uint32_t slots_per_chunk = 1024, max_chunks = 4096;
+std::atomic<std::atomic<std::uint64_t>*> slot_chunks[max_chunks];
+std::mutex slot_mutex;  // taken by tape construction and destruction only
+std::uint32_t slots_used = 0;
+std::vector<std::uint32_t>& free_slots() {
+  static std::vector<std::uint32_t> slots;
+  return slots;
 }
 std::atomic<std::uint64_t> next_serial{1};
 
-thread_local bool grad_mode = true;
+std::atomic<std::uint64_t>& slot_at(std::uint32_t slot) {
+  return slot_chunks[slot / slots_per_chunk].load(std::memory_order_acquire)[slot % slots_per_chunk];
+}
 
-template <class T>
-thread_local Tape<T>* current_tape = nullptr;
+std::uint32_t acquire_slot(std::uint64_t serial) {
+  std::lock_guard lock(slot_mutex);
+  std::uint32_t slot;
+  if (!free_slots().empty()) {
+    slot = free_slots().back();
+    free_slots().pop_back();
+  } else {
+    if (slots_used == slots_per_chunk * max_chunks)
+      throw TapeError(fmt::format("Tape: more than {} tapes alive at once", slots_per_chunk * max_chunks));
+    slot = slots_used++;
+    if (slot % slots_per_chunk == 0)
+      slot_chunks[slot / slots_per_chunk].store(new std::atomic<std::uint64_t>[slots_per_chunk](),
+                                                std::memory_order_release);
+  }
+  slot_at(slot).store(serial, std::memory_order_release);
+  return slot;
+}
+
+void release_slot(std::uint32_t slot) {
+  std::lock_guard lock(slot_mutex);
+  slot_at(slot).store(0, std::memory_order_release);
+  free_slots().push_back(slot);
+}
+
+bool is_live(std::uint32_t slot, std::uint64_t serial) {
+  return slot_at(slot).load(std::memory_order_acquire) == serial;
+}
+
+thread_local bool grad_mode = true;
 
 template <class T>
 bool all_finite(const Tensor<T>& t) {
@@ -43,52 +79,27 @@ bool all_finite(const Tensor<T>& t) {
 
 }  // namespace
 
+void throw_attrs_mismatch(const char* op) {
+  throw TapeError(fmt::format("{}: its attributes are read as another type than the one recorded", op));
+}
+
 bool grad_enabled() { return grad_mode; }
 NoGrad::NoGrad() : previous_(grad_mode) { grad_mode = false; }
 NoGrad::~NoGrad() { grad_mode = previous_; }
 
 template <class T>
-Tape<T>::Tape() : serial_(next_serial++), previous_(current_tape<T>) {
-  std::lock_guard lock(live_mutex);
-  live_tapes().insert(serial_);
-  current_tape<T> = this;
-}
+Tape<T>::Tape() : serial_(next_serial++), slot_(acquire_slot(serial_)) {}
 
 template <class T>
 Tape<T>::~Tape() {
-  {
-    std::lock_guard lock(live_mutex);
-    live_tapes().erase(serial_);
-  }
-  if (current_tape<T> == this) {
-    current_tape<T> = previous_;
-  } else {
-    // Released out of order: unlink it from the chain, or a later current() would return it.
-    for (Tape* t = current_tape<T>; t; t = t->previous_)
-      if (t->previous_ == this) {
-        t->previous_ = previous_;
-        break;
-      }
-  }
+  release_slot(slot_);
 }
-
-template <class T>
-Tape<T>* Tape<T>::current() {
-  return current_tape<T>;
-}
-
-namespace {
-bool is_live(std::uint64_t serial) {
-  std::lock_guard lock(live_mutex);
-  return live_tapes().contains(serial);
-}
-}  // namespace
 
 template <class T>
 void Tape<T>::check_owns(const Var<T>& v, const char* op) const {
   if (!v.valid()) throw TapeError(fmt::format("{}: operand is an empty Var (default-constructed)", op));
   if (v.serial() == serial_) return;
-  if (!is_live(v.serial()))
+  if (!is_live(v.slot(), v.serial()))
     throw TapeError(fmt::format("{}: operand node #{} belongs to a tape that was released", op, v.index()));
   // Name the stray operand from its own (live) tape, so the user can find where it was made.
   const Tape& other = *v.raw_tape();
@@ -105,7 +116,7 @@ Tape<T>& Var<T>::tape() const {
 template <class T>
 Tape<T>& Var<T>::tape(const char* op) const {
   if (!tape_) throw TapeError(fmt::format("{}: empty handle (default-constructed Var)", op));
-  if (!is_live(serial_))
+  if (!is_live(slot_, serial_))
     throw TapeError(fmt::format("{}: node #{} belongs to a tape that was released", op, index_));
   return *tape_;
 }
@@ -131,8 +142,8 @@ Var<T> Tape<T>::parameter(Parameter<T>& p, std::source_location where) {
     if (params_[i] == &p) return Var<T>(this, param_nodes_[i]);
   for (const Parameter<T>* other : params_)
     if (other->name == p.name)
-      throw TapeError(fmt::format("parameter: two different parameters are both named '{}' ({})", p.name,
-                                  format_site(where)));
+      throw TapeError(
+          fmt::format("parameter: two different parameters are both named '{}'{}", p.name, site_suffix(where)));
   auto index = push_leaf(NodeKind::parameter, p.name, where);
   nodes_[index].param = &p;
   // Not `&& grad_mode`: the leaf is shared by every later use, and a parameter first entered under
@@ -179,18 +190,12 @@ void Tape<T>::feed(Var<T> input, const Tensor<T>& value) {
 
 template <class T>
 std::uint32_t Tape<T>::record(const OpDef<T>& op, std::vector<std::uint32_t> parents, std::source_location where,
-                              double a0, double a1, std::int64_t i0, std::int64_t i1, std::int64_t i2,
-                              void* state) {
+                              OpAttrs attrs) {
   Node<T>& n = nodes_.emplace_back();
   n.op = &op;
   n.parents = std::move(parents);
   n.where = where;
-  n.attr[0] = a0;
-  n.attr[1] = a1;
-  n.iattr[0] = i0;
-  n.iattr[1] = i1;
-  n.iattr[2] = i2;
-  n.state = state;
+  n.attributes = attrs;
   if (grad_mode)
     for (auto p : n.parents) n.needs_grad = n.needs_grad || nodes_[p].needs_grad;
   auto index = static_cast<std::uint32_t>(nodes_.size() - 1);
@@ -254,12 +259,14 @@ void Tape<T>::check_not_stale(std::uint32_t root) const {
   if (root < stale_from_) return;
   const Node<T>& cause = nodes_[stale_cause_];
   if (cause.kind == NodeKind::input)
-    throw TapeError(fmt::format("backward: input {} was fed a new shape {} after the last forward(); run forward() "
-                                "before backward(){}",
-                                describe(stale_cause_), to_string(shape_of(cause.value)), site(stale_cause_)));
-  throw TapeError(fmt::format("backward: the last forward() stopped at {} (node {}), so the values from there on "
-                              "are out of date; run forward() successfully before backward(){}",
-                              cause.op->name, describe(stale_cause_), site(stale_cause_)));
+    throw TapeError(
+        fmt::format("backward: input {} was fed a new shape {} after the last forward(); run forward() "
+                    "before backward(){}",
+                    describe(stale_cause_), to_string(shape_of(cause.value)), site(stale_cause_)));
+  throw TapeError(
+      fmt::format("backward: the last forward() stopped at {} (node {}), so the values from there on "
+                  "are out of date; run forward() successfully before backward(){}",
+                  cause.op->name, describe(stale_cause_), site(stale_cause_)));
 }
 
 template <class T>
@@ -279,7 +286,7 @@ GradSink<T> Tape<T>::sink(std::uint32_t index) {
     ensure_shape(g, shape_of(value(index)));
     n.grad_written = true;
   }
-  return {g, first};
+  return GradSink<T>(g, first);
 }
 
 template <class T>
@@ -287,9 +294,10 @@ void Tape<T>::backward(Var<T> cost) {
   check_owns(cost, "backward");
   const Shape s = shape_of(value(cost.index()));
   if (s != Shape{1, 1})
-    throw TapeError(fmt::format("backward: {} is {}, not a scalar (1, 1); pass a seed of that shape to "
-                                "backward(output, seed){}",
-                                describe(cost.index()), to_string(s), site(cost.index())));
+    throw TapeError(
+        fmt::format("backward: {} is {}, not a scalar (1, 1); pass a seed of that shape to "
+                    "backward(output, seed){}",
+                    describe(cost.index()), to_string(s), site(cost.index())));
   check_not_stale(cost.index());
   sweep(cost.index(), nullptr);
 }
@@ -313,8 +321,12 @@ void Tape<T>::sweep(std::uint32_t root, const Tensor<T>* seed) {
   for (auto& n : nodes_) n.grad_written = false;
   if (nodes_[root].needs_grad) {
     GradSink<T> s = sink(root);
-    if (seed) std::copy(seed->begin(), seed->end(), s.grad.begin());
-    else s.grad.fill(T(1));
+    if (seed) {
+      const T* from = seed->data();
+      s.each([from](std::size_t i) { return from[i]; });
+    } else {
+      s.fill(T(1));
+    }
   }
   for (std::uint32_t i = root + 1; i-- > 0;) {
     Node<T>& n = nodes_[i];
@@ -398,7 +410,7 @@ std::string Tape<T>::describe(std::uint32_t index) const {
 
 template <class T>
 std::string Tape<T>::site(std::uint32_t index) const {
-  return fmt::format(" (at {})", format_site(nodes_[index].where));
+  return site_suffix(nodes_[index].where);
 }
 
 template <class T>
@@ -426,10 +438,10 @@ void Tape<T>::check_forward_anomaly(std::uint32_t index) const {
   std::string inputs;
   for (auto p : n.parents)
     inputs += fmt::format("{}{} {}", inputs.empty() ? "" : ", ", describe(p), to_string(shape_of(value(p))));
-  throw AnomalyError(fmt::format("anomaly: forward of {} (node {}) produced NaN or Inf in its output {}; "
-                                 "inputs: {}{}",
-                                 n.op->name, describe(index), to_string(shape_of(value(index))), inputs,
-                                 site(index)));
+  throw AnomalyError(
+      fmt::format("anomaly: forward of {} (node {}) produced NaN or Inf in its output {}; "
+                  "inputs: {}{}",
+                  n.op->name, describe(index), to_string(shape_of(value(index))), inputs, site(index)));
 }
 
 template <class T>
@@ -438,10 +450,10 @@ void Tape<T>::check_backward_anomaly(std::uint32_t index) const {
   for (std::size_t k = 0; k < n.parents.size(); ++k) {
     const Node<T>& p = nodes_[n.parents[k]];
     if (!p.grad_written || all_finite(grad_of(p))) continue;
-    throw AnomalyError(fmt::format("anomaly: backward of {} (node {}) produced NaN or Inf in the gradient of "
-                                   "its input {} ({} {}){}",
-                                   n.op->name, describe(index), k, describe(n.parents[k]),
-                                   to_string(shape_of(value(n.parents[k]))), site(index)));
+    throw AnomalyError(fmt::format(
+        "anomaly: backward of {} (node {}) produced NaN or Inf in the gradient of "
+        "its input {} ({} {}){}",
+        n.op->name, describe(index), k, describe(n.parents[k]), to_string(shape_of(value(n.parents[k]))), site(index)));
   }
 }
 

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
     }
     // Tape::sweep's steps, one operation at a time.
     for (std::uint32_t i = 0; i < tape.size(); ++i) tape.node(i).grad_written = false;
-    tape.sink(J).grad.fill(1.f);
+    tape.sink(J).fill(1.f);
     for (std::uint32_t i = J + 1; i-- > 0;) {
       auto& n = tape.node(i);
       if (!n.op || !n.grad_written) continue;

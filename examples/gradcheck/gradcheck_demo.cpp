@@ -16,8 +16,11 @@
 namespace {
 
 // A user's own fused layer, A_out = tanh(W·A + b), with its backward written from the course's
-// formulas: dZ = dA_out ⊙ (1 − A_out²), dW = dZ·Aᵀ, db = Σ_j dZ, dA = Wᵀ·dZ. `iattr[0]` plants the
-// bug: db = Σ_j dA_out (tanh' forgotten in db only).
+// formulas: dZ = dA_out ⊙ (1 − A_out²), dW = dZ·Aᵀ, db = Σ_j dZ, dA = Wᵀ·dZ. Its attribute plants
+// the bug: db = Σ_j dA_out (tanh' forgotten in db only).
+struct DenseTanhAttrs {
+  bool forget_tanh_in_db;
+};
 struct DenseTanh {
   static void forward(ad::Tape<double>& t, ad::Node<double>& n) {
     const auto& W = t.value(n.parents[0]);
@@ -29,16 +32,11 @@ struct DenseTanh {
     const auto& W = t.value(n.parents[0]);
     const auto& A = t.value(n.parents[1]);
     const ad::Tensor<double> dZ = n.grad * (1.0 - n.value * n.value);
-    add(t.sink(n.parents[0]), xt::linalg::dot(dZ, xt::transpose(A)));
-    if (t.needs_grad(n.parents[1])) add(t.sink(n.parents[1]), xt::linalg::dot(xt::transpose(W), dZ));
-    const ad::Tensor<double>& for_db = n.iattr[0] ? n.grad : dZ;
-    add(t.sink(n.parents[2]), xt::sum(for_db, {1}, xt::keep_dims));
-  }
-  // The first contribution of a backward sweep assigns, later ones add (the engine's contract).
-  template <class E>
-  static void add(ad::GradSink<double> sink, const E& g) {
-    if (sink.first) sink.grad = g;
-    else sink.grad += g;
+    // Each sink assigns on a sweep's first contribution and adds later ones (the engine's contract).
+    t.sink(n.parents[0]).add(xt::linalg::dot(dZ, xt::transpose(A)));
+    if (t.needs_grad(n.parents[1])) t.sink(n.parents[1]).add(xt::linalg::dot(xt::transpose(W), dZ));
+    const ad::Tensor<double>& for_db = n.attrs<DenseTanhAttrs>().forget_tanh_in_db ? n.grad : dZ;
+    t.sink(n.parents[2]).add(xt::sum(for_db, {1}, xt::keep_dims));
   }
   static constexpr ad::OpDef<double> def{"dense_tanh", forward, backward};
 };
@@ -46,7 +44,8 @@ struct DenseTanh {
 ad::Var<double> dense_tanh(ad::Var<double> W, ad::Var<double> A, ad::Var<double> b, bool forget_tanh_in_db,
                            std::source_location where = std::source_location::current()) {
   ad::Tape<double>& tape = W.tape();
-  return {&tape, tape.record(DenseTanh::def, {W.index(), A.index(), b.index()}, where, 0, 0, forget_tanh_in_db)};
+  return {&tape, tape.record(DenseTanh::def, {W.index(), A.index(), b.index()}, where,
+                             DenseTanhAttrs{forget_tanh_in_db})};
 }
 
 ad::Tensor<double> randn(std::size_t rows, std::size_t cols, double scale, std::mt19937_64& rng) {

@@ -29,7 +29,10 @@ constexpr double lambda = 0.7, eps = 1e-7;
 enum Bug : int { none, db_forgets_tanh_prime, dW_times_m, dW_sign_flipped, l2_left_out_of_backward };
 
 // A user's own layer tanh(W·A + b) with backward from the course's formulas, dZ = dA ⊙ (1 − A²),
-// dW = dZ·Aᵀ, db = Σ_j dZ, dA_prev = Wᵀ·dZ; iattr[0] plants one bug (an enum Bug).
+// dW = dZ·Aᵀ, db = Σ_j dZ, dA_prev = Wᵀ·dZ; its attribute plants one bug (an enum Bug).
+struct DenseTanhAttrs {
+  Bug bug;
+};
 struct DenseTanh {
   static void forward(ad::Tape<double>& t, ad::Node<double>& node) {
     node.value = xt::tanh(xt::linalg::dot(t.value(node.parents[0]), t.value(node.parents[1])) +
@@ -40,25 +43,21 @@ struct DenseTanh {
     const auto& A = t.value(node.parents[1]);
     const ad::Tensor<double> dZ = node.grad * (1.0 - node.value * node.value);
     ad::Tensor<double> dW = xt::linalg::dot(dZ, xt::transpose(A));
-    if (node.iattr[0] == dW_times_m) dW *= double(m);
-    if (node.iattr[0] == dW_sign_flipped) dW = -dW;
-    add(t.sink(node.parents[0]), dW);
-    if (t.needs_grad(node.parents[1])) add(t.sink(node.parents[1]), xt::linalg::dot(xt::transpose(W), dZ));
-    const ad::Tensor<double>& for_db = node.iattr[0] == db_forgets_tanh_prime ? node.grad : dZ;
-    add(t.sink(node.parents[2]), xt::sum(for_db, {1}, xt::keep_dims));
-  }
-  template <class E>
-  static void add(ad::GradSink<double> sink, const E& g) {  // the first contribution assigns
-    if (sink.first) sink.grad = g;
-    else sink.grad += g;
+    const Bug bug = node.attrs<DenseTanhAttrs>().bug;
+    if (bug == dW_times_m) dW *= double(m);
+    if (bug == dW_sign_flipped) dW = -dW;
+    t.sink(node.parents[0]).add(dW);  // the sink assigns or accumulates (a node read twice)
+    if (t.needs_grad(node.parents[1])) t.sink(node.parents[1]).add(xt::linalg::dot(xt::transpose(W), dZ));
+    const ad::Tensor<double>& for_db = bug == db_forgets_tanh_prime ? node.grad : dZ;
+    t.sink(node.parents[2]).add(xt::sum(for_db, {1}, xt::keep_dims));
   }
   static constexpr ad::OpDef<double> def{"dense_tanh", forward, backward};
 };
 
 ad::Var<double> dense_tanh(ad::Var<double> W, ad::Var<double> A, ad::Var<double> b, Bug bug) {
   ad::Tape<double>& tape = W.tape();
-  return {&tape, tape.record(DenseTanh::def, {W.index(), A.index(), b.index()}, std::source_location::current(), 0,
-                             0, int(bug))};
+  return {&tape, tape.record(DenseTanh::def, {W.index(), A.index(), b.index()}, std::source_location::current(),
+                             DenseTanhAttrs{bug})};
 }
 
 struct Network {

@@ -5,14 +5,12 @@
 
 namespace nn {
 
-std::string to_string(Activation a) {
-  switch (a) {
-    case Activation::linear: return "linear";
-    case Activation::relu: return "relu";
-    case Activation::leaky_relu: return "leaky_relu";
-    case Activation::tanh: return "tanh";
-    case Activation::sigmoid: return "sigmoid";
-    case Activation::softmax: return "softmax";
+const char* to_string(LayerKind k) {
+  switch (k) {
+    case LayerKind::dense: return "dense";
+    case LayerKind::activation: return "activation";
+    case LayerKind::dropout: return "dropout";
+    case LayerKind::batch_norm: return "batch_norm";
   }
   return "?";
 }
@@ -20,7 +18,7 @@ std::string to_string(Activation a) {
 Activation activation_from_string(const std::string& s) {
   for (auto a : {Activation::linear, Activation::relu, Activation::leaky_relu, Activation::tanh, Activation::sigmoid,
                  Activation::softmax})
-    if (to_string(a) == s) return a;
+    if (s == ad::to_string(a)) return a;
   throw ConfigError("activation: unknown '" + s + "' (linear, relu, leaky_relu, tanh, sigmoid, softmax)");
 }
 
@@ -46,12 +44,12 @@ ad::Var<T> ActivationLayer<T>::apply(ad::Tape<T>&, ad::Var<T> A, Mode, Layout& l
 
 template <class T>
 nlohmann::json ActivationLayer<T>::spec() const {
-  return {{"type", "activation"}, {"activation", to_string(activation_)}, {"leaky_slope", slope_}};
+  return {{"type", to_string(kind())}, {"activation", ad::to_string(activation_)}, {"leaky_slope", slope_}};
 }
 
 template <class T>
 std::string ActivationLayer<T>::describe() const {
-  return fmt::format("Activation({})", to_string(activation_));
+  return fmt::format("Activation({})", ad::to_string(activation_));
 }
 
 template ad::Var<float> activate(ad::Var<float>, Activation, double);

@@ -53,7 +53,7 @@ std::vector<Buffer<T>> BatchNorm<T>::buffers() {
 
 template <class T>
 nlohmann::json BatchNorm<T>::spec() const {
-  return {{"type", "batch_norm"}, {"momentum", state_->momentum}, {"epsilon", state_->epsilon}};
+  return {{"type", to_string(kind())}, {"momentum", state_->momentum}, {"epsilon", state_->epsilon}};
 }
 
 template <class T>

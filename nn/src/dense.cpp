@@ -5,23 +5,6 @@
 
 namespace nn {
 
-namespace {
-
-// The activations the engine's linear kernel fuses.
-bool fused(Activation a, ad::Activation& out) {
-  switch (a) {
-    case Activation::linear: out = ad::Activation::linear; return true;
-    case Activation::relu: out = ad::Activation::relu; return true;
-    case Activation::leaky_relu: out = ad::Activation::leaky_relu; return true;
-    case Activation::tanh: out = ad::Activation::tanh; return true;
-    case Activation::sigmoid: out = ad::Activation::sigmoid; return true;
-    case Activation::softmax: return false;
-  }
-  return false;
-}
-
-}  // namespace
-
 template <class T>
 Dense<T>::Dense(std::size_t units, Activation activation, Init init, std::size_t inputs, double leaky_slope)
     : units_(units), inputs_(inputs), activation_(activation), init_(init), slope_(leaky_slope) {
@@ -70,11 +53,10 @@ ad::Var<T> Dense<T>::apply(ad::Tape<T>& tape, ad::Var<T> A, Mode, Layout& layout
   const bool rows = layout == Layout::rows;
   layout = Layout::columns;
   auto W = tape.parameter(*W_);
-  ad::Activation kernel;
   if (!b_) return activate(ad::matmul(W, A, false, rows), activation_, slope_);
   auto b = tape.parameter(*b_);
-  if (fused(activation_, kernel))
-    return rows ? ad::linear_rows(W, A, b, kernel, slope_) : ad::linear(W, A, b, kernel, slope_);
+  if (activation_ != Activation::softmax)  // the engine's linear kernel fuses all the others
+    return rows ? ad::linear_rows(W, A, b, activation_, slope_) : ad::linear(W, A, b, activation_, slope_);
   auto Z = rows ? ad::linear_rows(W, A, b) : ad::linear(W, A, b);
   return activate(Z, activation_, slope_);
 }
@@ -95,7 +77,7 @@ std::vector<ad::Parameter<T>*> Dense<T>::weights() {
 
 template <class T>
 nlohmann::json Dense<T>::spec() const {
-  return {{"type", "dense"},
+  return {{"type", to_string(kind())},
           {"units", units_},
           {"inputs", inputs_},
           {"activation", to_string(activation_)},

@@ -100,7 +100,7 @@ void Replica<T>::check_data(const Sequential<T>& model, const Dataset<T>& train,
          fmt::format("outputs: {}", train.outputs())},
         "training set");
   bool has_batch_norm = false;
-  for (std::size_t i = 0; i < model.size(); ++i) has_batch_norm |= model.layer(i).kind() == "batch_norm";
+  for (std::size_t i = 0; i < model.size(); ++i) has_batch_norm |= model.layer(i).kind() == LayerKind::batch_norm;
   // The smallest mini-batch is the last one (or the only one); its smallest shard is rank 0's.
   const std::size_t m = train.size(), last = m % batch_size ? m % batch_size : std::min(m, batch_size);
   const std::size_t smallest = last / std::size_t(size_), needed = has_batch_norm ? 2 : 1;
@@ -150,7 +150,7 @@ void Replica<T>::attach(Sequential<T>& model, ad::Tape<T>& tape, Loss loss, cons
   if (batch_norm_ == BatchNormStatistics::synchronized) {
     if (!sync_) sync_ = std::make_unique<BatchNormSyncOverGroup<T>>(group_, weight_);
     for (std::size_t i = 0; i < model.size(); ++i)
-      if (model.layer(i).kind() == "batch_norm") {
+      if (model.layer(i).kind() == LayerKind::batch_norm) {
         auto& state = static_cast<BatchNorm<T>&>(model.layer(i)).state();
         state.sync = sync_.get();
         synchronized_.push_back(&state);

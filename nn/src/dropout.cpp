@@ -20,7 +20,7 @@ ad::Var<T> Dropout<T>::apply(ad::Tape<T>&, ad::Var<T> A, Mode mode, Layout&) {
 
 template <class T>
 nlohmann::json Dropout<T>::spec() const {
-  return {{"type", "dropout"}, {"keep_prob", keep_prob_}};
+  return {{"type", to_string(kind())}, {"keep_prob", keep_prob_}};
 }
 
 template <class T>

@@ -39,12 +39,12 @@ void check_output_activation(const Sequential<T>& model, Loss loss, const char* 
   auto& last = model.layer(model.size() - 1);
   Activation a = Activation::linear;
   std::string where = "the model";
-  if (last.kind() == "activation") {
+  if (last.kind() == LayerKind::activation) {
     a = static_cast<ActivationLayer<T>&>(last).activation();
-  } else if (auto* dense = dynamic_cast<Dense<T>*>(&last)) {
-    a = dense->activation();
+  } else if (last.kind() == LayerKind::dense) {
+    a = static_cast<const Dense<T>&>(last).activation();
     std::size_t l = 0;
-    for (std::size_t i = 0; i < model.size(); ++i) l += model.layer(i).kind() == "dense";
+    for (std::size_t i = 0; i < model.size(); ++i) l += model.layer(i).kind() == LayerKind::dense;
     where = fmt::format("the model's last Dense layer (W[{}])", l);
   }
   if (a == Activation::softmax || a == Activation::sigmoid)

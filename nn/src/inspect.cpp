@@ -71,12 +71,12 @@ Inspector<T>::Inspector(const Sequential<T>& model, const ModelGraph<T>& g) {
   for (std::size_t i = 0; i < model.size(); ++i) {
     auto& layer = model.layer(i);
     const auto out = g.layer_outputs[i];
-    if (layer.kind() == "dense") {
+    if (layer.kind() == LayerKind::dense) {
       if (dense) close(last);
       dense = static_cast<Dense<T>*>(&layer);
       in = previous;
       z_node = out;
-    } else if (layer.kind() == "batch_norm" && dense && z_node.index() == last.index()) {
+    } else if (layer.kind() == LayerKind::batch_norm && dense && z_node.index() == last.index()) {
       z_node = out;  // z̃ directly after the Dense layer
     }
     last = previous = out;

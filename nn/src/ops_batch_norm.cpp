@@ -2,9 +2,13 @@
 // needs (mean, sub, square, mean, add, sqrt, div, mul, add): one pass forward, two backward, and
 // only x̂ and 1/√(σ²+ε) kept for backward.
 #include <cmath>
+#include <span>
 
 #include <fmt/format.h>
 
+#include <autodiff/operation_kit.hpp>
+
+#include "nn/errors.hpp"
 #include "nn/ops.hpp"
 
 namespace nn {
@@ -13,44 +17,57 @@ namespace {
 using ad::Node;
 using ad::Tape;
 using ad::Tensor;
+using namespace ad::kit;
 
-// saved[0] = x̂ (n, m), saved[1] = 1/√(σ² + ε) (n, 1). iattr[0] = training.
 template <class T>
-struct BatchNorm {
+struct BatchNormAttrs {
+  BatchNormState<T>* state;  // the layer's running statistics, updated by training forwards
+  bool training;
+};
+
+// Keeps x̂ (n, m) and 1/√(σ² + ε) (n, 1) for backward.
+template <class T>
+struct BatchNormOp {
+  using Attrs = BatchNormAttrs<T>;
+  static Tensor<T>& xhat(Node<T>& n) { return n.saved[0]; }
+  static Tensor<T>& inv_std(Node<T>& n) { return n.saved[1]; }
+  // Synchronized only: the whole batch's statistics (2R + 1, 1), rows [0, R) the means, [R, 2R)
+  // Σ (z − μ)², row 2R the example count; backward reuses rows [0, 2R) for its own two sums.
+  static Tensor<T>& global_stats(Node<T>& n) { return n.saved[2]; }
+
   static void check(const Tape<T>& t, const Node<T>& n) {
     const auto Z = ad::shape_of(t.value(n.parents[0]));
     for (int k = 1; k <= 2; ++k) {
       const auto p = ad::shape_of(t.value(n.parents[k]));
       if (p != ad::Shape{Z[0], 1})
-        throw ad::ShapeError(fmt::format("batch_norm: {} is {} but {} is {}: it must be ({}, 1) (at {})",
-                                         t.describe(n.parents[0]), ad::to_string(Z), t.describe(n.parents[k]),
-                                         ad::to_string(p), Z[0], ad::format_site(n.where)));
+        throw ad::ShapeError(fmt::format("batch_norm: {} but {}: it must be ({}, 1){}", operand_text(t, n.parents[0]),
+                                         operand_text(t, n.parents[k]), Z[0], site(n)));
     }
     // One example has variance 0: every output would be β and dZ exactly 0, silently.
-    if (n.iattr[0] && Z[1] < 2)
-      throw ad::ShapeError(fmt::format("batch_norm {}: training mode needs at least 2 examples (columns) for "
-                                       "mini-batch statistics, but {} is {} (at {})",
-                                       t.describe(n.parents[1]), t.describe(n.parents[0]), ad::to_string(Z),
-                                       ad::format_site(n.where)));
-    auto* s = static_cast<const BatchNormState<T>*>(n.state);
+    if (attrs<Attrs>(n).training && Z[1] < 2)
+      throw ad::ShapeError(
+          fmt::format("batch_norm {}: training mode needs at least 2 examples (columns) for "
+                      "mini-batch statistics, but {}{}",
+                      t.describe(n.parents[1]), operand_text(t, n.parents[0]), site(n)));
+    const BatchNormState<T>* s = attrs<Attrs>(n).state;
     if (ad::shape_of(s->running_mean) != ad::Shape{Z[0], 1} || ad::shape_of(s->running_var) != ad::Shape{Z[0], 1})
-      throw ad::ShapeError(fmt::format("batch_norm: running statistics are {} but {} has {} units (at {})",
+      throw ad::ShapeError(fmt::format("batch_norm: running statistics are {} but {} has {} units{}",
                                        ad::to_string(ad::shape_of(s->running_mean)), t.describe(n.parents[0]), Z[0],
-                                       ad::format_site(n.where)));
+                                       site(n)));
   }
 
   // The processes' statistics are summed when the layer is synchronized, in training, unfrozen.
   static BatchNormSync<T>* synchronized(const Tape<T>& t, const Node<T>& n) {
-    auto* s = static_cast<const BatchNormState<T>*>(n.state);
-    return n.iattr[0] && !t.frozen() ? s->sync : nullptr;
+    const Attrs& a = attrs<Attrs>(n);
+    return a.training && !t.frozen() ? a.state->sync : nullptr;
   }
 
-  // Whole-batch statistics in scratch (2R + 1, 1): rows [0, R) the means, rows [R, 2R) Σ (z − μ)²,
-  // row 2R the example count (returned; backward reads it); two passes, as one process does.
+  // Fills global_stats(n) with two sums over the processes, as one process computes them (two
+  // passes); returns the whole batch's example count.
   static T global_statistics(Node<T>& n, const Tensor<T>& Z, BatchNormSync<T>& sync) {
     const std::size_t R = Z.shape()[0], C = Z.shape()[1];
-    ad::ensure_shape(n.scratch, {2 * R + 1, 1});
-    T* s = n.scratch.data();
+    ad::ensure_shape(global_stats(n), {2 * R + 1, 1});
+    T* s = global_stats(n).data();
     for (std::size_t i = 0; i < R; ++i) {
       const T* z = Z.data() + i * C;
       T acc = 0;
@@ -77,16 +94,15 @@ struct BatchNorm {
     const Tensor<T>& Z = t.value(n.parents[0]);
     const T* gamma = t.value(n.parents[1]).data();
     const T* beta = t.value(n.parents[2]).data();
-    auto& s = *static_cast<BatchNormState<T>*>(n.state);
+    BatchNormState<T>& s = *attrs<Attrs>(n).state;
     const std::size_t R = Z.shape()[0], C = Z.shape()[1];
-    const bool training = n.iattr[0];
-    if (n.saved.size() != 2) n.saved.resize(2);
-    ad::ensure_shape(n.saved[0], {R, C});
-    ad::ensure_shape(n.saved[1], {R, 1});
+    const bool training = attrs<Attrs>(n).training;
+    if (n.saved.size() != 3) n.saved.resize(3);  // the first forward only
+    ad::ensure_shape(xhat(n), {R, C});
+    ad::ensure_shape(inv_std(n), {R, 1});
     ad::ensure_shape(n.value, {R, C});
     BatchNormSync<T>* sync = synchronized(t, n);
-    T count = T(C);  // the examples the statistics are over
-    if (sync) count = global_statistics(n, Z, *sync);
+    const T count = sync ? global_statistics(n, Z, *sync) : T(C);  // the examples the statistics are over
     const bool update = training && !t.frozen() && count > T(1);
     const T eps = T(s.epsilon), mom = T(s.momentum);
     for (std::size_t i = 0; i < R; ++i) {
@@ -95,8 +111,8 @@ struct BatchNorm {
       if (training) {
         T sq = 0;
         if (sync) {
-          mu = n.scratch(i, 0);
-          sq = n.scratch(R + i, 0);
+          mu = global_stats(n)(i, 0);
+          sq = global_stats(n)(R + i, 0);
         } else {
           T acc = 0;
           for (std::size_t j = 0; j < C; ++j) acc += z[j];
@@ -113,13 +129,13 @@ struct BatchNorm {
         var = s.running_var(i, 0);
       }
       const T inv = T(1) / std::sqrt(var + eps);
-      n.saved[1](i, 0) = inv;
-      T* xhat = n.saved[0].data() + i * C;
+      inv_std(n)(i, 0) = inv;
+      T* xh = xhat(n).data() + i * C;
       T* y = n.value.data() + i * C;
       const T g = gamma[i], b = beta[i];
       for (std::size_t j = 0; j < C; ++j) {
-        xhat[j] = (z[j] - mu) * inv;
-        y[j] = g * xhat[j] + b;
+        xh[j] = (z[j] - mu) * inv;
+        y[j] = g * xh[j] + b;
       }
     }
   }
@@ -129,38 +145,31 @@ struct BatchNorm {
   static void backward(Tape<T>& t, Node<T>& n) {
     const std::uint32_t pz = n.parents[0], pg = n.parents[1], pb = n.parents[2];
     const Tensor<T>& G = n.grad;
-    const Tensor<T>& X = n.saved[0];
+    const Tensor<T>& X = xhat(n);
     const std::size_t R = G.shape()[0], C = G.shape()[1];
     const T* gamma = t.value(pg).data();
-    const bool training = n.iattr[0];
-    // dγ and dβ: one row sum each. A sink is taken once per parent (its `first` flag is per sweep).
-    if (t.needs_grad(pg)) {
-      auto sg = t.sink(pg);
-      for (std::size_t i = 0; i < R; ++i) {
+    const bool training = attrs<Attrs>(n).training;
+    // dγ and dβ: one row sum each.
+    if (t.needs_grad(pg))
+      t.sink(pg).each([&](std::size_t i) {
         const T* g = G.data() + i * C;
         const T* x = X.data() + i * C;
         T acc = 0;
         for (std::size_t j = 0; j < C; ++j) acc += g[j] * x[j];
-        sg.grad(i, 0) = sg.first ? acc : sg.grad(i, 0) + acc;
-      }
-    }
-    if (t.needs_grad(pb)) {
-      auto sb = t.sink(pb);
-      for (std::size_t i = 0; i < R; ++i) {
-        const T* g = G.data() + i * C;
-        T acc = 0;
-        for (std::size_t j = 0; j < C; ++j) acc += g[j];
-        sb.grad(i, 0) = sb.first ? acc : sb.grad(i, 0) + acc;
-      }
-    }
+        return acc;
+      });
+    if (t.needs_grad(pb)) t.sink(pb).each([&](std::size_t i) { return sum_contiguous(G.data() + i * C, C); });
     if (!t.needs_grad(pz)) return;
+    // dZ(i, j) = k_i·dY(i, j) − c_i − e_i·x̂(i, j), with k = γ/√(σ²+ε), and c = a/√(σ²+ε),
+    // e = b/√(σ²+ε) for a = γ·mean(dY) and b = γ·mean(dY ⊙ x̂) in training (0 in evaluation).
     // Synchronized: the two means are over every process's columns, summed at the scale of the
-    // whole batch (this process's G is the global one / w), and this process's dZ is again / w.
+    // whole batch (this process's dY is the global one / w), and this process's dZ is again / w.
     BatchNormSync<T>* sync = synchronized(t, n);
     T count = T(C), unscale = T(1);
+    T* sums = nullptr;
     if (sync) {
       const T w = T(sync->weight());
-      T* s = n.scratch.data();  // rows [0, R) and [R, 2R); row 2R keeps forward's count
+      sums = global_stats(n).data();  // row 2R keeps forward's count
       for (std::size_t i = 0; i < R; ++i) {
         const T* g = G.data() + i * C;
         const T* x = X.data() + i * C;
@@ -169,37 +178,40 @@ struct BatchNorm {
           a += g[j];
           b += g[j] * x[j];
         }
-        s[i] = w * a;
-        s[R + i] = w * b;
+        sums[i] = w * a;
+        sums[R + i] = w * b;
       }
-      sync->sum(std::span(s, 2 * R));
-      count = s[2 * R];
+      sync->sum(std::span(sums, 2 * R));
+      count = sums[2 * R];
       unscale = T(1) / w;
     }
-    auto sz = t.sink(pz);
+    ad::ensure_shape(n.scratch, {R, 3});
+    T* coef = n.scratch.data();
+    const T* inv = inv_std(n).data();
     for (std::size_t i = 0; i < R; ++i) {
       const T* g = G.data() + i * C;
       const T* x = X.data() + i * C;
-      T* d = sz.grad.data() + i * C;
-      const T inv = n.saved[1](i, 0), gi = gamma[i];
-      T a = 0, b = 0;  // mean(dx̂) and mean(dx̂ ⊙ x̂)
+      T a = 0, b = 0;
       if (sync) {
-        a = n.scratch(i, 0) * gi / count * unscale;
-        b = n.scratch(R + i, 0) * gi / count * unscale;
+        a = sums[i] * gamma[i] / count * unscale;
+        b = sums[R + i] * gamma[i] / count * unscale;
       } else if (training) {
         for (std::size_t j = 0; j < C; ++j) {
           a += g[j];
           b += g[j] * x[j];
         }
-        a = a * gi / T(C);
-        b = b * gi / T(C);
+        a = a * gamma[i] / T(C);
+        b = b * gamma[i] / T(C);
       }
-      const T k = gi * inv;
-      if (sz.first)
-        for (std::size_t j = 0; j < C; ++j) d[j] = k * g[j] - inv * (a + x[j] * b);
-      else
-        for (std::size_t j = 0; j < C; ++j) d[j] += k * g[j] - inv * (a + x[j] * b);
+      coef[3 * i] = gamma[i] * inv[i];
+      coef[3 * i + 1] = inv[i] * a;
+      coef[3 * i + 2] = inv[i] * b;
     }
+    const T* g = G.data();
+    const T* x = X.data();
+    t.sink(pz).each_2d([=](std::size_t i, std::size_t j) {
+      return coef[3 * i] * g[i * C + j] - coef[3 * i + 1] - coef[3 * i + 2] * x[i * C + j];
+    });
   }
   static constexpr ad::OpDef<T> def{"batch_norm", forward, backward};
 };
@@ -209,12 +221,14 @@ struct BatchNorm {
 template <class T>
 ad::Var<T> batch_norm(ad::Var<T> Z, ad::Var<T> gamma, ad::Var<T> beta, BatchNormState<T>& state, bool training,
                       std::source_location where) {
-  ad::Tape<T>& tape = Z.tape();
-  tape.check_owns(gamma, "batch_norm");
-  tape.check_owns(beta, "batch_norm");
-  const auto index = tape.record(BatchNorm<T>::def, {Z.index(), gamma.index(), beta.index()}, where, 0, 0,
-                                 training ? 1 : 0, 0, 0, &state);
-  return ad::Var<T>(&tape, index);
+  if (!(state.epsilon > 0))
+    throw ConfigError(fmt::format("batch_norm: epsilon must be > 0, got {}{}", state.epsilon, ad::site_suffix(where)));
+  if (!(state.momentum >= 0 && state.momentum < 1))
+    throw ConfigError(
+        fmt::format("batch_norm: momentum must be in [0, 1), got {}{}", state.momentum, ad::site_suffix(where)));
+  ad::Tape<T>& tape = common_tape("batch_norm", {Z, gamma, beta});
+  return as_var(tape, tape.record(BatchNormOp<T>::def, {Z.index(), gamma.index(), beta.index()}, where,
+                                  BatchNormAttrs<T>{.state = &state, .training = training}));
 }
 
 template ad::Var<float> batch_norm(ad::Var<float>, ad::Var<float>, ad::Var<float>, BatchNormState<float>&, bool,

@@ -3,6 +3,9 @@
 // partial mini-batch of a replayed tape.
 #include <fmt/format.h>
 
+#include <autodiff/operation_kit.hpp>
+
+#include "nn/errors.hpp"
 #include "nn/ops.hpp"
 
 namespace nn {
@@ -10,12 +13,17 @@ namespace {
 
 using ad::Node;
 using ad::Tape;
+using namespace ad::kit;
 
-// parents = {batch, W[1], W[2], ...}; attr[0] = λ.
+struct L2Attrs {
+  double lambda;
+};
+
+// parents = {batch, W[1], W[2], ...}.
 template <class T>
-struct L2Penalty {
+struct L2PenaltyOp {
   static T per_example(const Tape<T>& t, const Node<T>& n) {
-    return T(n.attr[0]) / T(std::max<std::size_t>(t.value(n.parents[0]).shape()[1], 1));
+    return T(attrs<L2Attrs>(n).lambda) / T(std::max<std::size_t>(t.value(n.parents[0]).shape()[1], 1));
   }
   static void forward(Tape<T>& t, Node<T>& n) {
     T total = 0;
@@ -30,13 +38,7 @@ struct L2Penalty {
       const auto p = n.parents[k];
       if (!t.needs_grad(p)) continue;
       const T* w = t.value(p).data();
-      auto s = t.sink(p);
-      T* g = s.grad.data();
-      const std::size_t size = s.grad.size();
-      if (s.first)
-        for (std::size_t i = 0; i < size; ++i) g[i] = scale * w[i];
-      else
-        for (std::size_t i = 0; i < size; ++i) g[i] += scale * w[i];
+      t.sink(p).each([=](std::size_t i) { return scale * w[i]; });
     }
   }
   static constexpr ad::OpDef<T> def{"l2_penalty", forward, backward};
@@ -48,18 +50,16 @@ template <class T>
 ad::Var<T> l2_penalty(const std::vector<ad::Var<T>>& weights, ad::Var<T> batch, double lambda,
                       std::source_location where) {
   if (!(lambda >= 0))
-    throw ad::ShapeError(fmt::format("l2_penalty: lambda must be >= 0, got {} (at {})", lambda, ad::format_site(where)));
-  ad::Tape<T>& tape = batch.tape();
-  std::vector<std::uint32_t> parents{batch.index()};
-  for (const auto& w : weights) {
-    tape.check_owns(w, "l2_penalty");
-    parents.push_back(w.index());
-  }
-  return ad::Var<T>(&tape, tape.record(L2Penalty<T>::def, std::move(parents), where, lambda));
+    throw ConfigError(fmt::format("l2_penalty: lambda must be >= 0, got {}{}", lambda, ad::site_suffix(where)));
+  std::vector<ad::Var<T>> operands{batch};
+  operands.insert(operands.end(), weights.begin(), weights.end());
+  ad::Tape<T>& tape = common_tape("l2_penalty", operands);
+  std::vector<std::uint32_t> parents;
+  for (const auto& v : operands) parents.push_back(v.index());
+  return as_var(tape, tape.record(L2PenaltyOp<T>::def, std::move(parents), where, L2Attrs{lambda}));
 }
 
 template ad::Var<float> l2_penalty(const std::vector<ad::Var<float>>&, ad::Var<float>, double, std::source_location);
-template ad::Var<double> l2_penalty(const std::vector<ad::Var<double>>&, ad::Var<double>, double,
-                                    std::source_location);
+template ad::Var<double> l2_penalty(const std::vector<ad::Var<double>>&, ad::Var<double>, double, std::source_location);
 
 }  // namespace nn

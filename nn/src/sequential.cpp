@@ -17,14 +17,14 @@ void check_batch_norm_placement(const std::vector<std::unique_ptr<Layer<T>>>& la
       "each BatchNorm must directly follow its own Dense layer (Dense → BatchNorm → activation)";
   int l = 0;  // the number of the last Dense layer seen
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    if (layers[i]->kind() == "dense") ++l;
-    if (layers[i]->kind() != "batch_norm") continue;
+    if (layers[i]->kind() == LayerKind::dense) ++l;
+    if (layers[i]->kind() != LayerKind::batch_norm) continue;
     if (i == 0)
       throw ConfigError(fmt::format("Sequential: layer 0, {}, is the first layer: {}", layers[i]->describe(), rule));
-    const auto* dense = dynamic_cast<const Dense<T>*>(layers[i - 1].get());
-    if (!dense)
+    if (layers[i - 1]->kind() != LayerKind::dense)
       throw ConfigError(fmt::format("Sequential: layer {}, {}, follows layer {}, {}, not a Dense layer: {}", i,
                                     layers[i]->describe(), i - 1, layers[i - 1]->describe(), rule));
+    const auto* dense = static_cast<const Dense<T>*>(layers[i - 1].get());
     if (dense->activation() != Activation::linear)
       throw ConfigError(fmt::format("Sequential: Dense layer {} has activation {} but is followed by BatchNorm, "
                                     "which normalizes Z before the activation: give Dense no activation and add "
@@ -71,12 +71,12 @@ void Sequential<T>::build(std::size_t n_x, std::uint64_t seed) {
   seed_ = seed;
   // β replaces the bias of a Dense layer followed by BatchNorm.
   for (std::size_t i = 0; i + 1 < layers_.size(); ++i)
-    if (auto* dense = dynamic_cast<Dense<T>*>(layers_[i].get()); dense && layers_[i + 1]->kind() == "batch_norm")
-      dense->set_bias(false);
+    if (layers_[i]->kind() == LayerKind::dense && layers_[i + 1]->kind() == LayerKind::batch_norm)
+      static_cast<Dense<T>*>(layers_[i].get())->set_bias(false);
   std::size_t n = n_x;
   int l = 0;
   for (auto& layer : layers_) {
-    if (layer->kind() == "dense") ++l;
+    if (layer->kind() == LayerKind::dense) ++l;
     n = layer->build(n, l, seed_);
   }
   n_x_ = n_x;

@@ -48,7 +48,7 @@ template <class T>
 void check_batch_norm_batches(const Sequential<T>& model, std::size_t m, std::size_t batch_size) {
   if (batch_size >= 2 && m % batch_size != 1) return;
   for (std::size_t i = 0; i < model.size(); ++i)
-    if (model.layer(i).kind() == "batch_norm")
+    if (model.layer(i).kind() == LayerKind::batch_norm)
       throw DataError(fmt::format("fit: BatchNorm (layer {}) needs at least 2 examples per training mini-batch, but "
                                   "{} examples in batches of batch size {} leave a mini-batch of 1: choose another "
                                   "batch size",
@@ -112,7 +112,7 @@ double Trainer<T>::step(const Dataset<T>& data, std::span<const std::size_t> glo
   for (std::size_t k = 0; k < buffers_.size(); ++k) buffer_backup_[k] = *buffers_[k].value;
   tape.forward();
   tape.backward(graph_.J);
-  double J = double(tape.value(graph_.J.index())(0, 0));  // not J_.value(): that checks the tape's liveness under a lock
+  double J = double(tape.value(graph_.J.index())(0, 0));
   if (parallel_) J = parallel_->reduce(J);  // the whole batch's cost and gradients, on every process
   if (!std::isfinite(J)) refuse_step(data, batch, fmt::format("the cost is {}", J));
   if (std::isnan(first_cost_)) first_cost_ = J;

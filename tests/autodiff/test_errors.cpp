@@ -151,22 +151,74 @@ BOOST_AUTO_TEST_CASE(losses_want_logits_and_labels_of_the_same_shape) {
                  {"sigmoid_cross_entropy", "Z[3] is (10, 32)", "Y is (1, 32)"});
 }
 
-BOOST_AUTO_TEST_CASE(invalid_arguments_are_rejected_with_the_line) {
+// Bad scalar arguments are ConfigError (not ShapeError: nothing is wrong with a shape), with the line.
+BOOST_AUTO_TEST_CASE(invalid_arguments_are_config_errors_with_the_line) {
   ad::Tape<double> tape;
   auto a = tape.constant(zeros(3, 4), "A");
   const int line = __LINE__ + 1;
-  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::clip(a, 1.0, -1.0); }), {"clip", here(line)});
-  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::dropout(a, 0.0); }), {"dropout", "keep_prob"});
-  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::dropout(a, 1.5); }), {"dropout", "keep_prob"});
-  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::sum(a, 2); }), {"sum", "axis"});
-  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::mean(a, -1); }), {"mean", "axis"});
-  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::softmax(a, 2); }), {"softmax", "axis"});
-  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::log_softmax(a, -1); }), {"log_softmax", "axis"});
-  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::concat<double>({}, 0); }), {"concat", "no operands"});
-  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::concat<double>({a, a}, 3); }), {"concat", "axis"});
+  check_mentions(message_of<ad::ConfigError>(tape, [&] { ad::clip(a, 1.0, -1.0); }), {"clip", here(line)});
+  check_mentions(message_of<ad::ConfigError>(tape, [&] { ad::dropout(a, 0.0); }), {"dropout", "keep_prob"});
+  check_mentions(message_of<ad::ConfigError>(tape, [&] { ad::dropout(a, 1.5); }), {"dropout", "keep_prob"});
+  check_mentions(message_of<ad::ConfigError>(tape, [&] { ad::sum(a, 2); }), {"sum", "axis"});
+  check_mentions(message_of<ad::ConfigError>(tape, [&] { ad::mean(a, -1); }), {"mean", "axis"});
+  check_mentions(message_of<ad::ConfigError>(tape, [&] { ad::softmax(a, 2); }), {"softmax", "axis"});
+  check_mentions(message_of<ad::ConfigError>(tape, [&] { ad::log_softmax(a, -1); }), {"log_softmax", "axis"});
+  check_mentions(message_of<ad::ConfigError>(tape, [&] { ad::concat<double>({}, 0); }), {"concat", "no operands"});
+  check_mentions(message_of<ad::ConfigError>(tape, [&] { ad::concat<double>({a, a}, 3); }), {"concat", "axis"});
   auto x = tape.constant(zeros(4, 2)), b = tape.constant(zeros(3, 1));
-  check_mentions(message_of<ad::ShapeError>(tape, [&] { ad::linear(a, x, b, Activation::leaky_relu, -1.0); }),
-                 {"linear", "slope"});
+  const int slope_line = __LINE__ + 1;
+  check_mentions(message_of<ad::ConfigError>(tape, [&] { ad::linear(a, x, b, Activation::leaky_relu, -1.0); }),
+                 {"linear", "slope", here(slope_line)});
+  check_mentions(message_of<ad::ConfigError>(tape, [&] { ad::leaky_relu(a, -0.5); }), {"leaky_relu", "slope"});
+  check_mentions(message_of<ad::ConfigError>(tape, [&] { ad::linear(a, x, b, Activation::softmax); }),
+                 {"linear", "softmax"});
+  check_mentions(message_of<ad::ConfigError>(tape, [&] { ad::clip(a, std::nan(""), 1.0); }), {"clip"});
+}
+
+BOOST_AUTO_TEST_CASE(config_errors_are_not_shape_errors_but_are_ad_errors) {
+  ad::Tape<double> tape;
+  auto a = tape.constant(zeros(3, 4), "A");
+  const std::size_t before = tape.size();
+  try {
+    ad::dropout(a, 2.0);
+    BOOST_FAIL("expected ConfigError");
+  } catch (const ad::ShapeError&) {
+    BOOST_FAIL("a bad keep_prob is not a ShapeError");
+  } catch (const ad::ConfigError&) {
+  }
+  BOOST_CHECK_THROW(ad::clip(a, 2.0, 1.0), ad::Error);
+  BOOST_TEST(tape.size() == before);  // nothing was recorded
+}
+
+// Attributes are read back as the type they were recorded with; another type is refused.
+struct RecordedAttrs {
+  double scale;
+};
+struct OtherAttrs {
+  int axis;
+};
+template <class A>
+struct ReadsAttrs {
+  static void forward(ad::Tape<double>& t, ad::Node<double>& n) {
+    (void)n.attrs<A>();
+    n.value = t.value(n.parents[0]);
+  }
+  static void backward(ad::Tape<double>&, ad::Node<double>&) {}
+  static constexpr ad::OpDef<double> def{"reads_attrs", forward, backward};
+};
+
+BOOST_AUTO_TEST_CASE(attributes_read_as_another_type_are_refused) {
+  ad::Tape<double> tape;
+  auto a = tape.constant(zeros(2, 2), "A");
+  BOOST_CHECK_NO_THROW(tape.record(ReadsAttrs<RecordedAttrs>::def, {a.index()}, std::source_location::current(),
+                                   RecordedAttrs{2.0}));
+  check_mentions(message_of<ad::TapeError>(tape, [&] {
+                   tape.record(ReadsAttrs<OtherAttrs>::def, {a.index()}, std::source_location::current(),
+                               RecordedAttrs{2.0});
+                 }),
+                 {"reads_attrs", "attributes"});
+  BOOST_CHECK_THROW(tape.record(ReadsAttrs<OtherAttrs>::def, {a.index()}, std::source_location::current()),
+                    ad::TapeError);  // recorded without attributes
 }
 
 BOOST_AUTO_TEST_CASE(every_engine_exception_is_an_ad_error_and_a_runtime_error) {

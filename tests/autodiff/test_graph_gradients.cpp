@@ -143,10 +143,7 @@ struct WrongSquare {
     n.value = x * x;
   }
   static void backward(ad::Tape<double>& t, ad::Node<double>& n) {
-    const Tensor<double> dx = n.grad * t.value(n.parents[0]);
-    ad::GradSink<double> s = t.sink(n.parents[0]);
-    if (s.first) s.grad = dx;
-    else s.grad += dx;
+    t.sink(n.parents[0]).add(n.grad * t.value(n.parents[0]));
   }
   static constexpr ad::OpDef<double> def{"wrong_square", forward, backward};
 };

@@ -1,6 +1,6 @@
 // Modes and gradient semantics: NoGrad scopes, non-trainable parameters, zero_grad, parameters the
 // cost does not reach (exactly zero, reached() false), overwrite-not-accumulate parameter
-// gradients, seeded backward, frozen tapes, branch reports, the current tape, and a long chain
+// gradients, seeded backward, frozen tapes, branch reports, Vars of released tapes, and a long chain
 // that builds, sweeps and frees without recursion.
 #define BOOST_TEST_MODULE autodiff modes
 #include <boost/test/unit_test.hpp>
@@ -197,7 +197,6 @@ BOOST_AUTO_TEST_CASE(a_hundred_thousand_node_chain_builds_sweeps_and_frees_witho
     tape.forward();
     BOOST_TEST(v.value()(0, 0) == n + 1.5);
   }  // the tape, and its 100001 nodes, are freed here
-  BOOST_TEST(ad::Tape<double>::current() == nullptr);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -246,25 +245,21 @@ BOOST_AUTO_TEST_CASE(branches_report_the_side_of_every_kink) {
   BOOST_TEST(bytes[0] == 2);
 }
 
-BOOST_AUTO_TEST_CASE(current_is_the_innermost_live_tape) {
-  BOOST_TEST(ad::Tape<double>::current() == nullptr);
-  ad::Tape<double> outer;
-  BOOST_TEST(ad::Tape<double>::current() == &outer);
-  {
-    ad::Tape<double> inner;
-    BOOST_TEST(ad::Tape<double>::current() == &inner);
-    BOOST_TEST(ad::Tape<float>::current() == nullptr);  // one current tape per scalar type
-  }
-  BOOST_TEST(ad::Tape<double>::current() == &outer);
-}
-
-BOOST_AUTO_TEST_CASE(current_stays_valid_when_tapes_are_released_out_of_order) {
+BOOST_AUTO_TEST_CASE(vars_of_tapes_released_out_of_order_are_refused_and_the_others_still_work) {
   auto first = std::make_unique<ad::Tape<double>>();
   auto second = std::make_unique<ad::Tape<double>>();
-  first.reset();  // not the innermost one
-  BOOST_TEST(ad::Tape<double>::current() == second.get());
+  const auto a = first->constant(Tensor<double>{{1.0}});
+  const auto b = second->constant(Tensor<double>{{2.0}});
+  first.reset();  // not the most recent one
+  BOOST_CHECK_THROW(a.value(), ad::TapeError);
+  BOOST_TEST(b.value()(0, 0) == 2.0);
+  auto third = std::make_unique<ad::Tape<double>>();  // may reuse what the first tape freed
+  const auto c = third->constant(Tensor<double>{{3.0}});
+  BOOST_CHECK_THROW(a.value(), ad::TapeError);
+  BOOST_TEST(c.value()(0, 0) == 3.0);
   second.reset();
-  BOOST_TEST(ad::Tape<double>::current() == nullptr);  // not the released first tape
+  BOOST_CHECK_THROW(b.value(), ad::TapeError);
+  BOOST_TEST(c.value()(0, 0) == 3.0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

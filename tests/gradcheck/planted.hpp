@@ -32,7 +32,11 @@ enum class Bug : std::int64_t {
   dW_one_element,    // one element of dW (its largest) with the wrong sign: a sample usually misses it
 };
 
-// iattr[0]: tanh (1) or linear (0); iattr[1]: the Bug.
+struct PlantedLinearAttrs {
+  bool tanh;  // tanh or linear
+  Bug bug;
+};
+
 template <class T>
 struct PlantedLinear {
   static void forward(ad::Tape<T>& t, ad::Node<T>& n) {
@@ -46,18 +50,18 @@ struct PlantedLinear {
       for (std::size_t j = 0; j < cols; ++j) {
         T z = b(i, 0);
         for (std::size_t k = 0; k < inner; ++k) z += W(i, k) * A(k, j);
-        n.value(i, j) = n.iattr[0] ? std::tanh(z) : z;
+        n.value(i, j) = n.template attrs<PlantedLinearAttrs>().tanh ? std::tanh(z) : z;
       }
   }
 
   static void backward(ad::Tape<T>& t, ad::Node<T>& n) {
-    const auto bug = static_cast<Bug>(n.iattr[1]);
+    const auto [tanh, bug] = n.template attrs<PlantedLinearAttrs>();
     const auto& W = t.value(n.parents[0]);
     const auto& A = t.value(n.parents[1]);
     const std::size_t rows = n.value.shape()[0], cols = n.value.shape()[1], inner = W.shape()[1];
     const T m = T(cols);
     ad::Tensor<T> dZ = n.grad;
-    if (n.iattr[0]) dZ = n.grad * (T(1) - n.value * n.value);
+    if (tanh) dZ = n.grad * (T(1) - n.value * n.value);
     const ad::Tensor<T>& dZ_for_W = bug == Bug::dW_wrong ? n.grad : dZ;
     const ad::Tensor<T>& dZ_for_b = bug == Bug::db_wrong ? n.grad : dZ;
 
@@ -74,7 +78,7 @@ struct PlantedLinear {
       if (bug == Bug::seed_plus_one) dW += T(1);
       if (bug == Bug::dW_transposed) dW = ad::Tensor<T>(xt::transpose(dW));
       if (bug == Bug::dW_one_element) negate_largest(dW);
-      accumulate(t.sink(n.parents[0]), dW);
+      t.sink(n.parents[0]).add(dW);
     }
     if (t.needs_grad(n.parents[1])) {
       ad::Tensor<T> dA = ad::Tensor<T>::from_shape({inner, cols});
@@ -84,7 +88,7 @@ struct PlantedLinear {
           for (std::size_t i = 0; i < rows; ++i) s += W(i, k) * dZ(i, j);
           dA(k, j) = s;
         }
-      accumulate(t.sink(n.parents[1]), dA);
+      t.sink(n.parents[1]).add(dA);
     }
     if (t.needs_grad(n.parents[2]) && bug != Bug::db_skipped) {
       ad::Tensor<T> db = ad::Tensor<T>::from_shape({rows, std::size_t(1)});
@@ -96,7 +100,7 @@ struct PlantedLinear {
       if (bug == Bug::db_times_m) db *= m;
       if (bug == Bug::db_sign) db *= T(-1);
       if (bug == Bug::db_zero) db.fill(T(0));
-      accumulate(t.sink(n.parents[2]), db);
+      t.sink(n.parents[2]).add(db);
     }
   }
 
@@ -106,12 +110,6 @@ struct PlantedLinear {
     *largest = -*largest;
   }
 
-  // The first contribution of a sweep assigns, later ones add (the engine's GradSink contract).
-  static void accumulate(ad::GradSink<T> s, const ad::Tensor<T>& g) {
-    if (s.first) s.grad = g;
-    else s.grad += g;
-  }
-
   static constexpr ad::OpDef<T> def{"planted_linear", forward, backward};
 };
 
@@ -119,20 +117,23 @@ template <class T>
 ad::Var<T> planted_linear(ad::Var<T> W, ad::Var<T> A, ad::Var<T> b, bool tanh, Bug bug,
                           std::source_location where = std::source_location::current()) {
   ad::Tape<T>& tape = W.tape();
-  const auto index = tape.record(PlantedLinear<T>::def, {W.index(), A.index(), b.index()}, where, 0, 0,
-                                 tanh ? 1 : 0, static_cast<std::int64_t>(bug));
+  const auto index = tape.record(PlantedLinear<T>::def, {W.index(), A.index(), b.index()}, where,
+                                 PlantedLinearAttrs{.tanh = tanh, .bug = bug});
   return ad::Var<T>(&tape, index);
 }
 
 // scale·Σ‖W‖² whose backward does nothing: the L2 term is in the cost but left out of backward.
 template <class T>
 struct L2WithoutBackward {
+  struct Attrs {
+    double scale;
+  };
   static void forward(ad::Tape<T>& t, ad::Node<T>& n) {
     const auto& W = t.value(n.parents[0]);
     T s = 0;
     for (T w : W) s += w * w;
     ad::ensure_shape(n.value, {1, 1});
-    n.value(0, 0) = T(n.attr[0]) * s;
+    n.value(0, 0) = T(n.template attrs<Attrs>().scale) * s;
   }
   static void backward(ad::Tape<T>&, ad::Node<T>&) {}
   static constexpr ad::OpDef<T> def{"l2_without_backward", forward, backward};
@@ -141,7 +142,7 @@ struct L2WithoutBackward {
 template <class T>
 ad::Var<T> l2_without_backward(ad::Var<T> W, double scale, std::source_location where = std::source_location::current()) {
   ad::Tape<T>& tape = W.tape();
-  return ad::Var<T>(&tape, tape.record(L2WithoutBackward<T>::def, {W.index()}, where, scale));
+  return ad::Var<T>(&tape, tape.record(L2WithoutBackward<T>::def, {W.index()}, where, typename L2WithoutBackward<T>::Attrs{scale}));
 }
 
 // Which bugs a build plants: bug[l] in the Dense layer l (1-based; none: the engine's own linear),

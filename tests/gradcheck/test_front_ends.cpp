@@ -53,17 +53,19 @@ gc::Report planted_jacobian(Bug bug) {
       in.all());
 }
 
-// y = 3x with a backward that breaks the engine's GradSink contract (planted.hpp's operations
-// keep it): `assigns` writes 3·dy over x's gradient even when another reader of x wrote first in
-// this sweep; otherwise it adds 3·dy to whatever x's gradient held, even at the sweep's first
-// write, so it keeps what the previous backward left.
+// y = 3x with a backward that breaks the engine's GradSink contract by writing past the sink into
+// x's gradient tensor (planted.hpp's operations keep it): `assigns` writes 3·dy over x's gradient
+// even when another reader of x wrote first in this sweep; otherwise it adds 3·dy to whatever x's
+// gradient held, even at the sweep's first write, so it keeps what the previous backward left.
 template <bool assigns>
 struct BrokenTriple {
   static void forward(ad::Tape<double>& t, ad::Node<double>& n) { n.value = 3.0 * t.value(n.parents[0]); }
   static void backward(ad::Tape<double>& t, ad::Node<double>& n) {
-    auto s = t.sink(n.parents[0]);  // s.first ignored
-    if (assigns) s.grad = 3.0 * n.grad;
-    else s.grad += 3.0 * n.grad;
+    t.sink(n.parents[0]);  // marks x reached (and sizes its gradient), then bypassed
+    ad::Node<double>& x = t.node(n.parents[0]);
+    ad::Tensor<double>& g = x.kind == ad::NodeKind::parameter ? x.param->grad : x.grad;
+    if (assigns) g = 3.0 * n.grad;
+    else g += 3.0 * n.grad;
   }
   static constexpr ad::OpDef<double> def{assigns ? "assigning_triple" : "accumulating_triple", forward, backward};
 };

@@ -31,15 +31,10 @@ struct AddBiasWrongAxis {
       for (std::size_t j = 0; j < Z.shape()[1]; ++j) n.value(i, j) = Z(i, j) + b(i, 0);
   }
   static void backward(ad::Tape<double>& t, ad::Node<double>& n) {
-    if (t.needs_grad(n.parents[0])) {
-      auto s = t.sink(n.parents[0]);
-      if (s.first) s.grad = n.grad;
-      else s.grad += n.grad;
-    }
+    if (t.needs_grad(n.parents[0])) t.sink(n.parents[0]).add(n.grad);
     if (!t.needs_grad(n.parents[1])) return;
     ad::Tensor<double> db = xt::sum(n.grad, {0}, xt::keep_dims);  // (1, m): the wrong axis
-    auto s = t.sink(n.parents[1]);
-    s.grad = db;
+    t.sink(n.parents[1]).add(db);
   }
   static constexpr ad::OpDef<double> def{"add_bias_wrong_axis", forward, backward};
 };
@@ -65,9 +60,7 @@ struct UnfrozenDropout {
   }
   static void backward(ad::Tape<double>& t, ad::Node<double>& n) {
     if (!t.needs_grad(n.parents[0])) return;
-    auto s = t.sink(n.parents[0]);
-    if (s.first) s.grad = n.grad * n.saved[0];
-    else s.grad += n.grad * n.saved[0];
+    t.sink(n.parents[0]).add(n.grad * n.saved[0]);
   }
   static constexpr ad::OpDef<double> def{"unfrozen_dropout", forward, backward};
 };

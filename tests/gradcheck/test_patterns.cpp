@@ -51,7 +51,10 @@ struct Weights {
   ad::Tensor<double> C1, C2;
 };
 struct SwappedPair {
-  static const Weights& weights(const ad::Node<double>& n) { return *static_cast<const Weights*>(n.state); }
+  struct Attrs {
+    const Weights* weights;
+  };
+  static const Weights& weights(const ad::Node<double>& n) { return *n.attrs<Attrs>().weights; }
   static void forward(ad::Tape<double>& t, ad::Node<double>& n) {
     const auto& A = t.value(n.parents[0]);
     const auto& B = t.value(n.parents[1]);
@@ -64,8 +67,8 @@ struct SwappedPair {
     const double g = n.grad(0, 0);
     ad::Tensor<double> dA = g * weights(n).C1 * (1.0 - xt::square(xt::tanh(A)));
     ad::Tensor<double> dB = g * weights(n).C2 * (1.0 - xt::square(xt::tanh(B)));
-    t.sink(n.parents[0]).grad = dB;  // swapped
-    t.sink(n.parents[1]).grad = dA;
+    t.sink(n.parents[0]).add(dB);  // swapped
+    t.sink(n.parents[1]).add(dA);
   }
   static constexpr ad::OpDef<double> def{"swapped_pair", forward, backward};
 };
@@ -106,7 +109,8 @@ BOOST_AUTO_TEST_CASE(swapped_blocks_are_named) {
   auto a = tape.parameter(A), b = tape.parameter(B);
   Weights weights{random(3, 4, 18), random(3, 4, 19)};
   const auto index =
-      tape.record(SwappedPair::def, {a.index(), b.index()}, std::source_location::current(), 0, 0, 0, 0, 0, &weights);
+      tape.record(SwappedPair::def, {a.index(), b.index()}, std::source_location::current(),
+                  SwappedPair::Attrs{&weights});
   const auto report = gc::check(tape, ad::Var<double>(&tape, index), {&A, &B});
   for (const char* block : {"A", "B"}) {
     const auto d = diagnosis_of(report, block);

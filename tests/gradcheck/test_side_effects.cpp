@@ -332,9 +332,7 @@ struct Fuse {
     n.value = t.value(n.parents[0]);
   }
   static void backward(ad::Tape<double>& t, ad::Node<double>& n) {
-    auto s = t.sink(n.parents[0]);
-    if (s.first) s.grad = n.grad;
-    else s.grad += n.grad;
+    t.sink(n.parents[0]).add(n.grad);
   }
   static constexpr ad::OpDef<double> def{"fuse", forward, backward};
 };

@@ -74,7 +74,7 @@ bool bit_identical(const std::map<std::string, ad::Tensor<float>>& a, const std:
 BOOST_AUTO_TEST_CASE(dense_with_each_activation) {
   for (auto a : {Activation::linear, Activation::relu, Activation::leaky_relu, Activation::tanh, Activation::sigmoid,
                  Activation::softmax}) {
-    BOOST_TEST_CONTEXT("Dense(5, " << nn::to_string(a) << ")") {
+    BOOST_TEST_CONTEXT("Dense(5, " << ad::to_string(a) << ")") {
       nn::Sequential<double> model;
       model.dense(5, a, nn::Init::xavier()).dense(classes, Activation::linear, nn::Init::xavier());
       const auto report = check(model);
@@ -102,7 +102,7 @@ BOOST_AUTO_TEST_CASE(dense_in_both_layouts) {
 
 BOOST_AUTO_TEST_CASE(activation_layers) {
   for (auto a : {Activation::relu, Activation::leaky_relu, Activation::tanh, Activation::sigmoid, Activation::softmax}) {
-    BOOST_TEST_CONTEXT("Activation(" << nn::to_string(a) << ")") {
+    BOOST_TEST_CONTEXT("Activation(" << ad::to_string(a) << ")") {
       nn::Sequential<double> model;
       model.dense(5).activation(a, 0.1).dense(classes);
       GRADCHECK_CHECK(check(model));
@@ -121,7 +121,7 @@ BOOST_AUTO_TEST_CASE(dropout_with_frozen_mask) {
 BOOST_AUTO_TEST_CASE(batch_norm_in_training_mode) {
   // Dense without bias (β takes its place), batch statistics, then an activation.
   for (auto a : {Activation::relu, Activation::tanh}) {
-    BOOST_TEST_CONTEXT("BatchNorm then " << nn::to_string(a)) {
+    BOOST_TEST_CONTEXT("BatchNorm then " << ad::to_string(a)) {
       nn::Sequential<double> model;
       model.dense(5).batch_norm().activation(a).dense(classes);
       const auto report = check(model);

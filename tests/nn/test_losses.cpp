@@ -61,7 +61,8 @@ BOOST_AUTO_TEST_CASE(l2_term_value_gradient_and_replay) {
   tape.input_buffer(Y, {2, 3}).fill(0);
   tape.forward();
   BOOST_TEST(term.value()(0, 0) == lambda / (2 * 3) * norms, tt::tolerance(1e-12));
-  BOOST_CHECK_THROW(nn::l2_penalty<double>({tape.parameter(W1)}, Y, -1.0), ad::ShapeError);
+  BOOST_CHECK_THROW(nn::l2_penalty<double>({tape.parameter(W1)}, Y, -1.0), nn::ConfigError);
+  BOOST_CHECK_THROW(nn::l2_penalty<double>({tape.parameter(W1)}, Y, std::nan("")), nn::ConfigError);
 }
 
 BOOST_AUTO_TEST_CASE(cost_adds_l2_only_when_on) {

@@ -8,10 +8,13 @@
 // the tape's lifetime, so using a Var after its tape is gone is an error, not a crash.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <random>
 #include <source_location>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "autodiff/errors.hpp"
@@ -43,11 +46,9 @@ class Tape;
 template <class T>
 struct Node;
 
-// How a node computes. Each operation defines one (see ops/*.cpp): its shape check, forward and
-// backward side by side. `forward` (re)computes node.value from the parents' values and throws
-// ShapeError when the parents' shapes do not fit; `backward` adds node.grad's contribution to the
-// parents that need a gradient (Tape::sink). `branches`, for piecewise operations only, writes
-// one byte per element naming the branch the forward took (the checker's kink detection).
+// How a node computes. Each operation defines one: its shape check, forward and backward side by
+// side. The contract an operation must keep (what forward may allocate, how backward writes each
+// parent, what survives a replay, what `branches` emits) is written in autodiff/operation_kit.hpp.
 template <class T>
 struct OpDef {
   const char* name;
@@ -56,36 +57,151 @@ struct OpDef {
   void (*branches)(const Tape<T>& tape, const Node<T>& node, std::vector<std::uint8_t>& out) = nullptr;
 };
 
+// An operation's own attributes (an axis, a slope, a transpose flag, a pointer to a layer's state),
+// as one typed struct stored inline in its node: trivially copyable, at most `capacity` bytes, so
+// recording allocates nothing for it and a replay reads it unchanged. Read back with
+// Node::attrs<A>(), which refuses a struct of another type than the one recorded.
+class OpAttrs {
+ public:
+  static constexpr std::size_t capacity = 32;
+
+  OpAttrs() = default;
+  template <class A>
+    requires std::is_class_v<A>
+  OpAttrs(const A& attrs) : type_(&tag<A>) {  // NOLINT: implicit, so that record(..., SliceAttrs{...}) reads well
+    static_assert(std::is_trivially_copyable_v<A>,
+                  "operation attributes are copied as bytes: keep owned state "
+                  "in Node::saved or behind a pointer");
+    static_assert(sizeof(A) <= capacity, "operation attributes are stored inline: at most OpAttrs::capacity bytes");
+    static_assert(alignof(A) <= alignof(std::max_align_t));
+    ::new (static_cast<void*>(bytes_)) A(attrs);
+  }
+  template <class A>
+  bool holds() const {
+    return type_ == &tag<A>;
+  }
+  template <class A>
+  const A& get() const {
+    return *std::launder(reinterpret_cast<const A*>(bytes_));
+  }
+
+ private:
+  template <class A>
+  static constexpr char tag = 0;  // one address per attribute type: the type check in attrs<A>()
+  alignas(std::max_align_t) std::byte bytes_[capacity] = {};
+  const void* type_ = nullptr;
+};
+
 enum class NodeKind : std::uint8_t { operation, parameter, input, constant };
+
+// Throws TapeError: `op` read attributes of a type it was not recorded with.
+[[noreturn]] void throw_attrs_mismatch(const char* op);
 
 template <class T>
 struct Node {
   const OpDef<T>* op = nullptr;  // null for leaves
   NodeKind kind = NodeKind::operation;
-  bool needs_grad = false;       // some parameter upstream is trainable and grad mode was on
-  bool grad_written = false;     // reached by the current backward sweep
+  bool needs_grad = false;    // some parameter upstream is trainable and grad mode was on
+  bool grad_written = false;  // reached by the current backward sweep
   std::vector<std::uint32_t> parents;
-  Tensor<T> value;               // unused for parameters: their value is param->value
-  Tensor<T> grad;                // unused for parameters: their gradient is param->grad
-  std::vector<Tensor<T>> saved;  // what an operation keeps for its backward (masks, statistics)
-  Tensor<T> scratch;             // backward's temporary (a broadcast operand's full-size gradient)
-  double attr[2] = {0, 0};       // scalar attributes: exponent, slope, clip bounds, keep_prob
-  std::int64_t iattr[3] = {0, 0, 0};  // integer attributes: axis, keepdims, slice bounds
-  Parameter<T>* param = nullptr;      // for parameter leaves
-  void* state = nullptr;              // an operation's external state (e.g. batch-norm statistics)
+  Tensor<T> value;                // unused for parameters: their value is param->value
+  Tensor<T> grad;                 // unused for parameters: their gradient is param->grad
+  std::vector<Tensor<T>> saved;   // what an operation keeps for its backward (masks, statistics)
+  Tensor<T> scratch;              // backward's temporary (a broadcast operand's full-size gradient)
+  OpAttrs attributes;             // the operation's typed attributes (see OpAttrs)
+  Parameter<T>* param = nullptr;  // for parameter leaves
   std::string name;
   std::source_location where;
+
+  // The attributes recorded with this node, as the type they were recorded with.
+  template <class A>
+  const A& attrs() const {
+    if (!attributes.holds<A>()) throw_attrs_mismatch(op ? op->name : "leaf");
+    return attributes.get<A>();
+  }
 };
 
 template <class T>
 class Var;
 
-// Frees nothing and allocates nothing: a view of where gradient for one parent goes. The first
-// contribution in a sweep assigns (no zero fill needed), later ones accumulate.
+// Where one parent's gradient goes during a sweep: the only way a backward writes a gradient.
+// Every method adds one contribution: the first contribution to a node in a sweep assigns (no zero
+// fill needed), later ones accumulate; the choice is made here, never by an operation. Take the
+// sink with Tape::sink(parent) on the thread that runs backward (it marks the parent reached).
 template <class T>
-struct GradSink {
-  Tensor<T>& grad;
-  bool first;
+class GradSink {
+ public:
+  Shape shape() const { return shape_of(grad_); }
+  std::size_t size() const { return grad_.size(); }
+
+  // g[i] ⊕= f(i) over the row-major index.
+  template <class F>
+  void each(F f) {
+    T* g = grad_.data();
+    const std::size_t n = grad_.size();
+    if (first_)
+      for (std::size_t i = 0; i < n; ++i) g[i] = f(i);
+    else
+      for (std::size_t i = 0; i < n; ++i) g[i] += f(i);
+    first_ = false;
+  }
+  // g(r, c) ⊕= f(r, c).
+  template <class F>
+  void each_2d(F f) {
+    T* g = grad_.data();
+    const std::size_t R = grad_.shape()[0], C = grad_.shape()[1];
+    auto run = [&]<bool accumulate>() {
+      for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t c = 0; c < C; ++c) {
+          if constexpr (accumulate)
+            g[r * C + c] += f(r, c);
+          else
+            g[r * C + c] = f(r, c);
+        }
+    };
+    if (first_)
+      run.template operator()<false>();
+    else
+      run.template operator()<true>();
+    first_ = false;
+  }
+  // g ⊕= e, an xtensor expression of the gradient's shape (operations written with xtensor).
+  template <class E>
+  void add(const E& e) {
+    if (first_)
+      grad_ = e;
+    else
+      grad_ += e;
+    first_ = false;
+  }
+  // g ⊕= v everywhere.
+  void fill(T v) {
+    each([v](std::size_t) { return v; });
+  }
+  // g ⊕= op(a)·op(b) through BLAS (op transposes when its flag is set), into the gradient itself.
+  void gemm(const Tensor<T>& a, const Tensor<T>& b, bool transpose_a, bool transpose_b);
+  // g ⊕= `full`, an (R, C) gradient summed down to this gradient's broadcast shape: (R, C), (R, 1),
+  // (1, C) or (1, 1) (the backward of a broadcasting operation).
+  void reduce_from(const T* full, const Shape& full_shape);
+  // Element i of one contribution written element by element (e.g. one per row from parallel
+  // pieces): call it exactly once per element, and for nothing else on this sink.
+  void at(std::size_t i, T v) const {
+    T& g = grad_.data()[i];
+    g = first_ ? v : g + v;
+  }
+  // For scattered writes (a slice's window, a concatenation's part): the gradient so far, zero
+  // when this is the first contribution, to add into with +=.
+  T* accumulator() {
+    if (first_) grad_.fill(T(0));
+    first_ = false;
+    return grad_.data();
+  }
+
+ private:
+  friend class Tape<T>;
+  GradSink(Tensor<T>& grad, bool first) : grad_(grad), first_(first) {}
+  Tensor<T>& grad_;
+  bool first_;
 };
 
 template <class T>
@@ -96,16 +212,12 @@ class Tape {
   Tape(const Tape&) = delete;
   Tape& operator=(const Tape&) = delete;
 
-  // The innermost live tape of this thread (the most recently constructed one), or null.
-  static Tape* current();
-
   // --- leaves -------------------------------------------------------------------------------
   // A parameter enters the tape once; using it again returns the same node.
   Var<T> parameter(Parameter<T>& p, std::source_location where = std::source_location::current());
   // A placeholder, fed with feed() before each forward() (the course's feed_dict).
   Var<T> input(std::string name, Tensor<T> initial, std::source_location where = std::source_location::current());
-  Var<T> constant(Tensor<T> value, std::string name = "",
-                  std::source_location where = std::source_location::current());
+  Var<T> constant(Tensor<T> value, std::string name = "", std::source_location where = std::source_location::current());
   // Copies `value` into an input's buffer (no allocation when the shape is unchanged). The shape
   // may change (the last, partial mini-batch); operations check shapes again on forward(), and
   // backward() is refused until a forward() has run on the new shape.
@@ -170,10 +282,11 @@ class Tape {
   void seed(std::uint64_t s) { rng_.seed(s); }
 
   // --- for operations (ops/*.cpp and user-defined operations) ---------------------------------
-  // Appends a node and runs its forward once. Throws (and appends nothing) when shapes do not fit.
+  // Appends a node with the operation's attributes (a struct of its own, see OpAttrs) and runs its
+  // forward once: record(def, {a.index(), b.index()}, where, SliceAttrs{.axis = 0, ...}). Throws
+  // (and appends nothing) when shapes do not fit.
   std::uint32_t record(const OpDef<T>& op, std::vector<std::uint32_t> parents, std::source_location where,
-                       double a0 = 0, double a1 = 0, std::int64_t i0 = 0, std::int64_t i1 = 0,
-                       std::int64_t i2 = 0, void* state = nullptr);
+                       OpAttrs attrs = {});
   // Where gradient for `index` goes during a sweep (marks it reached, sizes it on first use).
   GradSink<T> sink(std::uint32_t index);
   bool needs_grad(std::uint32_t index) const { return nodes_[index].needs_grad; }
@@ -181,6 +294,7 @@ class Tape {
   // Throws TapeError if this Var's tape was released or is not this tape.
   void check_owns(const Var<T>& v, const char* op) const;
   std::uint64_t serial() const { return serial_; }
+  std::uint32_t slot() const { return slot_; }  // where its liveness is kept (see Var)
   // "(at file.cpp:42)"-style suffix for messages about node `index`.
   std::string site(std::uint32_t index) const;
 
@@ -198,7 +312,7 @@ class Tape {
   std::vector<Parameter<T>*> params_;
   std::vector<std::uint32_t> param_nodes_;
   std::uint64_t serial_;
-  Tape* previous_;  // the thread's current tape before this one
+  std::uint32_t slot_;
   bool anomaly_ = false;
   bool frozen_ = false;
   std::mt19937_64 rng_{0x5eed};
@@ -209,14 +323,14 @@ class Tape {
   std::uint32_t stale_cause_ = 0;
 };
 
-// A handle to a node: cheap to copy, checked against its tape's lifetime.
+// A handle to a node: cheap to copy, checked against its tape's lifetime (one atomic load, no lock).
 template <class T>
 class Var {
  public:
   Var() = default;
-  Var(Tape<T>* tape, std::uint32_t index) : tape_(tape), serial_(tape->serial()), index_(index) {}
+  Var(Tape<T>* tape, std::uint32_t index) : tape_(tape), serial_(tape->serial()), index_(index), slot_(tape->slot()) {}
 
-  Tape<T>& tape() const;  // throws TapeError when the tape was released or the Var is empty
+  Tape<T>& tape() const;                // throws TapeError when the tape was released or the Var is empty
   Tape<T>& tape(const char* op) const;  // the same, with the operation's name in the message
   std::uint32_t index() const { return index_; }
   const Tensor<T>& value() const { return tape().value(index_); }
@@ -229,12 +343,14 @@ class Var {
   std::string name() const { return tape().describe(index_); }
   bool valid() const { return tape_ != nullptr; }
   std::uint64_t serial() const { return serial_; }
+  std::uint32_t slot() const { return slot_; }
   Tape<T>* raw_tape() const { return tape_; }
 
  private:
   Tape<T>* tape_ = nullptr;
   std::uint64_t serial_ = 0;
   std::uint32_t index_ = 0;
+  std::uint32_t slot_ = 0;
 };
 
 // Grad mode is thread-local. Inside a NoGrad scope new nodes need no gradient (evaluation).
@@ -254,5 +370,7 @@ extern template class Tape<float>;
 extern template class Tape<double>;
 extern template class Var<float>;
 extern template class Var<double>;
+extern template class GradSink<float>;
+extern template class GradSink<double>;
 
 }  // namespace ad

@@ -6,10 +6,10 @@
 
 namespace nn {
 
-// A model or hyperparameter that cannot work (e.g. Dense with an activation before BatchNorm).
-struct ConfigError : ad::Error {
-  using ad::Error::Error;
-};
+// A model or hyperparameter that cannot work (e.g. Dense with an activation before BatchNorm):
+// the engine's own type, so that a bad scalar caught by an operation (keep_prob, λ, a slope) and
+// one caught by a layer are one error kind.
+using ConfigError = ad::ConfigError;
 
 // Training that diverged: a cost that became NaN/Inf, or grew far above its start (the trainer's
 // divergence guard, TrainOptions::stop_on_divergence). The learning rate is the usual suspect.

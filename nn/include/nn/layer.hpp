@@ -30,19 +30,22 @@ struct Buffer {
   ad::Tensor<T>* value;
 };
 
-// Activation functions of the course. Dense fuses linear, relu, leaky_relu, tanh and sigmoid into
-// its kernel; softmax is over each column (the classes of one example).
-enum class Activation { linear, relu, leaky_relu, tanh, sigmoid, softmax };
-std::string to_string(Activation a);
+// The engine's activation functions (one enum for the whole stack, ad::to_string names them). Dense
+// fuses all but softmax into its kernel; softmax is over each column (the classes of one example).
+using ad::Activation;
 Activation activation_from_string(const std::string& s);  // throws ConfigError
+
+// What a layer is, for the code that treats kinds differently (Sequential's bias rule, the
+// trainer's output check); its name is the "type" of its spec in checkpoints.
+enum class LayerKind { dense, activation, dropout, batch_norm };
+const char* to_string(LayerKind k);
 
 template <class T>
 class Layer {
  public:
   virtual ~Layer() = default;
 
-  // "dense", "activation", "dropout", "batch_norm".
-  virtual std::string kind() const = 0;
+  virtual LayerKind kind() const = 0;
   // Creates and initializes the parameters for inputs of n_in features and returns the output
   // size. `index` is the course's layer number l used in names; `seed` drives initializers.
   virtual std::size_t build(std::size_t n_in, int index, std::uint64_t seed) = 0;

@@ -18,7 +18,7 @@ class Dense : public Layer<T> {
   explicit Dense(std::size_t units, Activation activation = Activation::linear, Init init = Init::he(),
                  std::size_t inputs = 0, double leaky_slope = 0.01);
 
-  std::string kind() const override { return "dense"; }
+  LayerKind kind() const override { return LayerKind::dense; }
   std::size_t build(std::size_t n_in, int index, std::uint64_t seed) override;
   bool built() const override { return W_ != nullptr; }
   ad::Var<T> apply(ad::Tape<T>& tape, ad::Var<T> A, Mode mode, Layout& layout) override;
@@ -50,7 +50,7 @@ class ActivationLayer : public Layer<T> {
  public:
   explicit ActivationLayer(Activation activation, double leaky_slope = 0.01)
       : activation_(activation), slope_(leaky_slope) {}
-  std::string kind() const override { return "activation"; }
+  LayerKind kind() const override { return LayerKind::activation; }
   std::size_t build(std::size_t n_in, int, std::uint64_t) override { return n_in; }
   bool built() const override { return true; }
   ad::Var<T> apply(ad::Tape<T>& tape, ad::Var<T> A, Mode mode, Layout& layout) override;
@@ -69,7 +69,7 @@ template <class T>
 class Dropout : public Layer<T> {
  public:
   explicit Dropout(double keep_prob);
-  std::string kind() const override { return "dropout"; }
+  LayerKind kind() const override { return LayerKind::dropout; }
   std::size_t build(std::size_t n_in, int, std::uint64_t) override { return n_in; }
   bool built() const override { return true; }
   ad::Var<T> apply(ad::Tape<T>& tape, ad::Var<T> A, Mode mode, Layout& layout) override;
@@ -88,7 +88,7 @@ template <class T>
 class BatchNorm : public Layer<T> {
  public:
   explicit BatchNorm(double momentum = 0.9, double epsilon = 1e-5);
-  std::string kind() const override { return "batch_norm"; }
+  LayerKind kind() const override { return LayerKind::batch_norm; }
   std::size_t build(std::size_t n_in, int index, std::uint64_t seed) override;
   bool built() const override { return gamma_ != nullptr; }
   ad::Var<T> apply(ad::Tape<T>& tape, ad::Var<T> A, Mode mode, Layout& layout) override;

@@ -110,7 +110,7 @@ json dense_layer(const Fields& f, bool batch_norm_next) {
   return {{"type", "dense"},
           {"units", f.count("units", 0, 1)},
           {"inputs", f.count("inputs", 0, 0)},
-          {"activation", nn::to_string(activation)},
+          {"activation", ad::to_string(activation)},
           {"leaky_slope", f.number("leaky_slope", 0.01, 0, 1, "in [0, 1]")},
           {"bias", f.flag("bias", !batch_norm_next)},  // batch norm's β replaces the bias
           {"init", init}};
@@ -138,7 +138,7 @@ TrainingSpec parse_spec(const json& j, const std::string& origin) {
       const auto a = choice(f, "activation", "", "linear, relu, leaky_relu, tanh, sigmoid, softmax",
                             [](const std::string& s) { return nn::activation_from_string(s); });
       model_layers.push_back({{"type", "activation"},
-                              {"activation", nn::to_string(a)},
+                              {"activation", ad::to_string(a)},
                               {"leaky_slope", f.number("leaky_slope", 0.01, 0, 1, "in [0, 1]")}});
     } else if (type == "dropout") {
       f.only({"type", "keep_prob"});

@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <mutex>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/std.h>
@@ -27,6 +29,14 @@ std::string gnuplot_program(const Options& options) {
 }
 
 namespace {
+
+// A figure redrawn every epoch (a babysat history) says why it has no picture once, not per epoch.
+bool first_note_for(const std::filesystem::path& png) {
+  static std::mutex mutex;
+  static std::set<std::string> noted;
+  const std::lock_guard lock(mutex);
+  return noted.insert(png.string()).second;
+}
 
 // Writes everything, or stops at the first error (EPIPE: the child is gone).
 void write_all(int fd, const std::string& text) {
@@ -140,7 +150,7 @@ void draw(Result& result, const std::string& script, const Options& options) {
     result.drawn = true;
     return;
   }
-  if (options.print_note) std::cerr << "plot: " << result.note << '\n';
+  if (options.print_note && first_note_for(result.png)) std::cerr << "plot: " << result.note << '\n';
 }
 
 }  // namespace plot::detail

@@ -40,7 +40,9 @@ BOOST_AUTO_TEST_CASE(resume_with_a_new_learning_rate_appends_to_the_history) {
   BOOST_REQUIRE(h2.epochs.size() == 5u);
   for (std::size_t e = 0; e < 5; ++e) BOOST_TEST(h2.epochs[e].epoch == e + 1);
   BOOST_TEST(h2.epochs[0].dev_cost == h1.epochs[0].dev_cost);  // the old epochs, as they were
-  BOOST_TEST(h2.epochs[1].learning_rate == 0.05 * 0.9, boost::test_tools::tolerance(1e-9));
+  // The trainer's epoch e runs at the course's epoch_num e: α0 · 0.9^e.
+  BOOST_TEST(h2.epochs[0].learning_rate == 0.05 * 0.9, boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(h2.epochs[1].learning_rate == 0.05 * 0.9 * 0.9, boost::test_tools::tolerance(1e-9));
   for (std::size_t e = 2; e < 5; ++e) BOOST_TEST(h2.epochs[e].learning_rate == 0.01, boost::test_tools::tolerance(1e-9));
 
   // The checkpoint holds the whole history, the changes, and the optimizer as changed.

@@ -32,7 +32,7 @@ struct Options {
   // The gnuplot program. Empty: $DLCOURSE_GNUPLOT when set, else "gnuplot" looked up on PATH.
   std::string gnuplot;
   int width = 720, height = 480;  // pixels
-  bool print_note = true;         // print the one-line note on stderr when no PNG was drawn
+  bool print_note = true;         // print the one-line note on stderr when no PNG was drawn (once per PNG path)
 };
 
 struct Result {

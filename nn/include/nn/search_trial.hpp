@@ -1,7 +1,8 @@
 // The usual trial of a search: a model trained to the job's budget on a training set, scored by
 // its dev cost after the last epoch. The model, optimizer and trainer stay in the trial's state,
-// so an ASHA promotion trains on from the rung before. Outcomes: finished; diverged when a step
-// was refused for a non-finite cost or gradient, or the dev cost is not finite; failed for any
+// so an ASHA promotion trains on from the rung before. Outcomes: finished; diverged when the
+// trainer refused a step (nn::DivergenceError: a non-finite cost or gradient, or a cost far above
+// its start) or the dev cost is not finite; failed for any
 // other exception (run_search records it); interrupted when the search is being stopped (the
 // trainer stops after the current epoch).
 #pragma once
@@ -58,14 +59,11 @@ TrialReport train_trial(TrialContext& context, const TrialBuilder<T>& build, con
   } unhook{m};
   try {
     trainer.fit(train, &dev);
-  } catch (const DataError&) {
-    throw;  // bad data: failed
-  } catch (const ConfigError& e) {
-    // A refused step (non-finite cost or gradient) is divergence; a setting refused up front is not.
-    const std::string what = e.what();
-    if (trainer.steps() == 0 && what.find("was not applied") == std::string::npos) throw;
+  } catch (const DivergenceError& e) {
+    // A refused step (a non-finite cost or gradient, or the divergence guard); bad data (DataError)
+    // and settings refused up front (ConfigError) fail the trial instead.
     report.outcome = Outcome::diverged;
-    report.error = what;
+    report.error = e.what();
     return report;  // (run_search drops the trial's state)
   }
   if (asked_to_stop && trainer.epochs_done() < context.job.budget) {

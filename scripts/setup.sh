@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian 12, as root), configures and builds the project in ./build.
-# --ci also installs what CI's fuzzing step needs (clang-16 and its libFuzzer runtime).
+# --ci also installs what CI's fuzzing and format steps need (clang-16, its libFuzzer runtime, clang-format-16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(g++ meson ninja-build pkg-config libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev

@@ -23,7 +23,8 @@ void unary_forward(Tape<T>& t, Node<T>& n, F f) {
 template <class T>
 struct Exp {
   static void forward(Tape<T>& t, Node<T>& n) {
-    unary_forward(t, n, [](const auto& x) { return xt::exp(x); });
+    unary_forward(t, n, [](const auto& x) { return x; });
+    exp_in_place(n.value);
   }
   static void backward(Tape<T>& t, Node<T>& n) {
     map_backward(t, n, [](T, T y) { return y; });
@@ -113,7 +114,9 @@ struct Tanh {
 template <class T>
 struct Sigmoid {
   static void forward(Tape<T>& t, Node<T>& n) {
-    unary_forward(t, n, [](const auto& x) { return T(1) / (T(1) + xt::exp(-x)); });
+    unary_forward(t, n, [](const auto& x) { return -x; });
+    exp_in_place(n.value);
+    xt::noalias(n.value) = T(1) / (T(1) + n.value);
   }
   static void backward(Tape<T>& t, Node<T>& n) {
     map_backward(t, n, [](T, T y) { return y * (T(1) - y); });

@@ -174,7 +174,11 @@ struct Linear {
       bias_activation_rows(out, b, C, first, last, act, slope);
     });
     if (act == Activation::tanh) xt::noalias(y) = xt::tanh(y);
-    if (act == Activation::sigmoid) xt::noalias(y) = T(1) / (T(1) + xt::exp(-y));
+    if (act == Activation::sigmoid) {
+      xt::noalias(y) = -y;
+      exp_in_place(y);
+      xt::noalias(y) = T(1) / (T(1) + y);
+    }
   }
   static void backward(Tape<T>& t, Node<T>& n) {
     const LinearAttrs& at = attrs<LinearAttrs>(n);

@@ -145,15 +145,10 @@ struct SoftmaxCrossEntropy {
       for (std::size_t j = 0; j < m; ++j) top[j] = std::max(top[j], z[k * m + j]);
     // log softmax = (z − max) − log Σ, not z − (max + log Σ): the sum rounded at the logits' magnitude
     // would cost float its fifth digit at logits of 1000.
-    // exp's argument floored at −1000, where exp is already 0 in float and double: xsimd's vectorized
-    // exp converts its argument times log2(e) to an integer, undefined behaviour (UBSan's
-    // float-cast-overflow) for a logit gap such as −9e59 in a diverging run.
+    // exp_in_place: a logit gap such as −9e59 (a diverging run) or NaN is no undefined behaviour.
     for (std::size_t k = 0; k < K; ++k)
-      for (std::size_t j = 0; j < m; ++j) {
-        lp[k * m + j] = z[k * m + j] - top[j];
-        p[k * m + j] = std::max(lp[k * m + j], T(-1000));
-      }
-    xt::noalias(n.saved[1]) = xt::exp(n.saved[1]);
+      for (std::size_t j = 0; j < m; ++j) p[k * m + j] = lp[k * m + j] = z[k * m + j] - top[j];
+    exp_in_place(n.saved[1]);
     std::fill(total, total + m, T(0));
     for (std::size_t k = 0; k < K; ++k)
       for (std::size_t j = 0; j < m; ++j) total[j] += p[k * m + j];

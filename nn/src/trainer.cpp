@@ -96,12 +96,10 @@ void Trainer<T>::record(std::size_t n_x, std::size_t n_y, std::size_t batch) {
 }
 
 template <class T>
-double Trainer<T>::step(const Dataset<T>& data, std::span<const std::size_t> global_batch) {
-  if (global_batch.empty()) throw DataError("Trainer::step: empty mini-batch");
-  const auto batch = parallel_ ? parallel_->shard(global_batch) : global_batch;
+void Trainer<T>::forward_backward(const Dataset<T>& data, std::span<const std::size_t> batch, const char* who) {
   // Cheap (a few comparisons, one pass over the indices) and allocation-free unless it throws.
-  data.check("Trainer::step", model_.built() ? model_.input_size() : 0);
-  check_indices(batch, data.size(), "Trainer::step");
+  data.check(who, model_.built() ? model_.input_size() : 0);
+  check_indices(batch, data.size(), who);
   const std::size_t n_x = data.features(), n_y = data.outputs();
   record(n_x, n_y, batch.size());
   auto& tape = *graph_.tape;
@@ -112,7 +110,14 @@ double Trainer<T>::step(const Dataset<T>& data, std::span<const std::size_t> glo
   for (std::size_t k = 0; k < buffers_.size(); ++k) buffer_backup_[k] = *buffers_[k].value;
   tape.forward();
   tape.backward(graph_.J);
-  double J = double(tape.value(graph_.J.index())(0, 0));
+}
+
+template <class T>
+double Trainer<T>::step(const Dataset<T>& data, std::span<const std::size_t> global_batch) {
+  if (global_batch.empty()) throw DataError("Trainer::step: empty mini-batch");
+  const auto batch = parallel_ ? parallel_->shard(global_batch) : global_batch;
+  forward_backward(data, batch, "Trainer::step");
+  double J = double(graph_.tape->value(graph_.J.index())(0, 0));
   if (parallel_) J = parallel_->reduce(J);  // the whole batch's cost and gradients, on every process
   if (!std::isfinite(J)) refuse_step(data, batch, fmt::format("the cost is {}", J));
   if (std::isnan(first_cost_)) first_cost_ = J;
@@ -196,16 +201,7 @@ void Trainer<T>::refuse_divergence(double J) {
 template <class T>
 Inspector<T> Trainer<T>::inspect(const Dataset<T>& data, std::span<const std::size_t> batch) {
   if (batch.empty()) throw DataError("Trainer::inspect: empty batch");
-  data.check("Trainer::inspect", model_.built() ? model_.input_size() : 0);
-  check_indices(batch, data.size(), "Trainer::inspect");
-  const std::size_t n_x = data.features(), n_y = data.outputs();
-  record(n_x, n_y, batch.size());
-  auto& tape = *graph_.tape;
-  gather_rows(data.x, batch, tape.input_buffer(graph_.X, {batch.size(), n_x}));
-  gather_columns(data.y, batch, tape.input_buffer(graph_.Y, {n_y, batch.size()}));
-  for (std::size_t k = 0; k < buffers_.size(); ++k) buffer_backup_[k] = *buffers_[k].value;
-  tape.forward();
-  tape.backward(graph_.J);
+  forward_backward(data, batch, "Trainer::inspect");
   for (std::size_t k = 0; k < buffers_.size(); ++k) *buffers_[k].value = buffer_backup_[k];
   return Inspector<T>(model_, graph_);
 }

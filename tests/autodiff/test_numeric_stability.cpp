@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <limits>
 #include <tuple>
 
 #include <xtensor/xmanipulation.hpp>
@@ -145,6 +146,29 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(fused_linear_activations_of_huge_pre_activations, 
       BOOST_TEST(std::isfinite(b.grad(0, 0)));
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(exp_of_nan_and_of_arguments_beyond_integer_range, T, scalar_types) {
+  // xsimd's vectorized exp converts its argument to an integer: for NaN or ±1e30 that is undefined
+  // behaviour, which the sanitized suite (float-cast-overflow) halts on. NaN must stay NaN.
+  const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
+  const Tensor<T> z = {{nan, T(-1e30), T(1e30), 0}};
+  ad::Tape<T> tape;
+  const auto x = tape.input("z", z);
+  const Tensor<T> e = ad::exp(x).value(), s = ad::sigmoid(x).value();
+  BOOST_TEST(std::isnan(e(0, 0)));
+  BOOST_TEST(e(0, 1) == T(0));
+  BOOST_TEST(e(0, 2) == inf);
+  BOOST_TEST(e(0, 3) == T(1));
+  BOOST_TEST(std::isnan(s(0, 0)));
+  BOOST_TEST(s(0, 1) == T(0));
+  BOOST_TEST(s(0, 2) == T(1));
+  ad::Parameter<T> W("W[1]", Tensor<T>{{1}}), b("b[1]", Tensor<T>{{0}});
+  const Tensor<T> y = ad::linear(tape.parameter(W), x, tape.parameter(b), Activation::sigmoid).value();
+  BOOST_TEST(std::isnan(y(0, 0)));
+  BOOST_TEST(y(0, 1) == T(0));
+  const Tensor<T> p = ad::softmax(tape.input("logits", Tensor<T>{{nan, 0}, {T(-1e30), 0}}), 0).value();
+  BOOST_TEST(std::isnan(p(0, 0)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

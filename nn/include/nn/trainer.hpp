@@ -133,6 +133,9 @@ class Trainer {
 
  private:
   void record(std::size_t n_x, std::size_t n_y, std::size_t batch);
+  // Checks the batch, gathers it into the graph's inputs, keeps batch norm's statistics in
+  // buffer_backup_, then forward and backward: what step and inspect share.
+  void forward_backward(const Dataset<T>& data, std::span<const std::size_t> batch, const char* who);
   // fit's parts: its inputs checked up front, one epoch, the best epoch's weights kept and put back.
   void check_fit_inputs(const Dataset<T>& train, const Dataset<T>* dev) const;
   EpochRecord run_epoch(const Dataset<T>& train, const Dataset<T>* dev, Batches& batches,

@@ -5,7 +5,9 @@
 //   dlcourse gradcheck --spec model.json --csv data.csv --label-column 0 --classes 3
 //   dlcourse search --spec model.json --space space.json --fashion-mnist --limit 10000 --dev 2000
 //                   ... --method asha --trials 27 --workers 2 --results search.jsonl
-// Errors (a spec's field, a data file's line) print one line on stderr and exit with status 1.
+//   mpirun -np 2 dlcourse train --spec model.json --fashion-mnist      # data-parallel (MPI builds)
+// Errors (a spec's field, a data file's line) print one line on stderr and exit with status 1 (in
+// an MPI job of several processes, the line names the process and the whole job ends).
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +16,7 @@
 #include <autodiff/errors.hpp>
 
 #include "commands.hpp"
+#include "mpi_job.hpp"
 
 int main(int argc, char** argv) {
   ad::use_best_blas_kernels(argv);
@@ -28,7 +31,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::Error& e) {  // --help, a bad option, or a command's own exit status
     return app.exit(e);
   } catch (const ad::Error& e) {
-    std::cerr << "dlcourse: " << e.what() << "\n";
+    const nn::ProcessGroup* job = dlcourse::joined_mpi_job();
+    if (job) std::cerr << "dlcourse (process " << job->rank() << " of " << job->size() << "): " << e.what() << std::endl;
+    else std::cerr << "dlcourse: " << e.what() << std::endl;
+    dlcourse::end_mpi_job_after_error(1);
     return 1;
   }
   return 0;

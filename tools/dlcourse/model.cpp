@@ -5,7 +5,7 @@
 namespace dlcourse {
 
 void build_trial(nn::TrialModel<float>& m, const TrainingSpec& spec, std::size_t n_x, std::uint64_t seed,
-                 nn::Progress progress, std::ostream* out) {
+                 nn::Progress progress, std::ostream* out, nn::DataParallel parallel) {
   auto model_spec = spec.model;
   model_spec["inputs"] = 0;  // built below for the data's inputs
   m.model = nn::Sequential<float>::from_spec(model_spec);
@@ -17,7 +17,7 @@ void build_trial(nn::TrialModel<float>& m, const TrainingSpec& spec, std::size_t
   m.trainer = std::make_unique<nn::Trainer<float>>(
       m.model, spec.loss, *m.optimizer,
       nn::TrainOptions{.epochs = spec.epochs, .batch_size = spec.batch_size, .l2 = spec.l2, .seed = seed,
-                       .progress = progress, .out = out});
+                       .progress = progress, .out = out, .parallel = parallel});
 }
 
 nn::Normalizer<float> normalize(const TrainingSpec& spec, nn::Dataset<float>& train, nn::Dataset<float>* dev) {

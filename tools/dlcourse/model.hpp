@@ -14,9 +14,10 @@
 
 namespace dlcourse {
 
-// The model (built for n_x inputs, initialized from `seed`), its optimizer and a trainer.
+// The model (built for n_x inputs, initialized from `seed`), its optimizer and a trainer (data
+// parallel over `parallel.group` when given).
 void build_trial(nn::TrialModel<float>& m, const TrainingSpec& spec, std::size_t n_x, std::uint64_t seed,
-                 nn::Progress progress, std::ostream* out);
+                 nn::Progress progress, std::ostream* out, nn::DataParallel parallel = {});
 
 // Normalizes train and dev with the training set's statistics when the spec asks (returned).
 nn::Normalizer<float> normalize(const TrainingSpec& spec, nn::Dataset<float>& train, nn::Dataset<float>* dev);

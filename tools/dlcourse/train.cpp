@@ -1,5 +1,9 @@
 // dlcourse train: a model from its spec, trained on the data, with a progress bar (or one line per
 // epoch when not on a terminal), optionally saved as a checkpoint (normalization included).
+// Under `mpirun -np N` (an MPI build) the N processes train the one model data-parallel: each reads
+// the same data, takes its shard of every global mini-batch, and one allreduce of the gradients
+// makes every step the one a single process would take (nn/data_parallel.hpp). Process 0 alone
+// prints, writes the history and saves the checkpoint.
 #include <fmt/format.h>
 
 #include <nn/checkpoint.hpp>
@@ -10,6 +14,7 @@
 #include "commands.hpp"
 #include "data.hpp"
 #include "model.hpp"
+#include "mpi_job.hpp"
 
 namespace dlcourse {
 namespace {
@@ -19,6 +24,7 @@ struct TrainArgs {
   double learning_rate = 0;
   std::size_t epochs = 0;
   bool json = false;
+  bool sync_batch_norm = false;
   DataOptions data;
 };
 
@@ -60,6 +66,10 @@ void resume(const TrainArgs& a) {
 }
 
 void run(const TrainArgs& a) {
+  nn::ProcessGroup* job = mpi_job();
+  if (job && !a.resume.empty())
+    throw nn::ConfigError(fmt::format("train --resume trains one process; this is an MPI job of {}: run it without mpirun",
+                                      job->size()));
   if (!a.resume.empty()) return resume(a);
   if (a.spec.empty()) throw nn::ConfigError("train: give --spec (a new model) or --resume (a checkpoint to train on)");
   TrainingSpec spec = read_spec(a.spec);
@@ -69,8 +79,11 @@ void run(const TrainArgs& a) {
   const auto normalizer = normalize(spec, split.train, dev);
   nn::TrialModel<float> m;
   // With --json the progress goes to stderr: stdout holds the JSON document only.
-  build_trial(m, spec, split.train.features(), spec.seed, nn::Progress::automatic, a.json ? &std::cerr : nullptr);
+  build_trial(m, spec, split.train.features(), spec.seed, nn::Progress::automatic, a.json ? &std::cerr : nullptr,
+              {.group = job, .batch_norm = a.sync_batch_norm ? nn::BatchNormStatistics::synchronized
+                                                              : nn::BatchNormStatistics::per_process});
   const nn::History h = m.trainer->fit(split.train, dev);
+  if (job && job->rank() != 0) return;  // every process holds the same model and history
   if (!a.history.empty()) h.write_csv(a.history);
   auto epochs = nlohmann::json::array();
   for (const auto& e : h.epochs) epochs.push_back(nn::to_json(e));
@@ -103,6 +116,9 @@ void add_train(CLI::App& app) {
   cmd->add_option("--save", a->save, "write a checkpoint (.npz) after training");
   cmd->add_option("--history", a->history, "write the per-epoch history as CSV");
   cmd->add_flag("--json", a->json, "print the result as one JSON document");
+  cmd->add_flag("--sync-batch-norm", a->sync_batch_norm,
+                "under mpirun: batch norm uses the whole global mini-batch's statistics (default: each "
+                "process its shard's)");
   a->data.add_to(*cmd, true);
   cmd->callback([a] { run(*a); });
 }

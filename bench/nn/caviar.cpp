@@ -26,27 +26,28 @@
 
 namespace {
 
-const std::vector<nn::SearchDimension> space = {
-    {"alpha", 3e-4, 3e-3, nn::Scale::log},
-    {"keep_prob", 0.7, 1, nn::Scale::linear},
-    {"hidden_units", 128, 256, nn::Scale::log, true},
-};
+std::vector<nn::SearchDimension> search_space(double max_hidden) {
+  return {{"alpha", 3e-4, 3e-3, nn::Scale::log},
+          {"keep_prob", 0.7, 1, nn::Scale::linear},
+          {"hidden_units", max_hidden / 2, max_hidden, nn::Scale::log, true}};
+}
 
 struct Data {
   nn::Dataset<float> train, dev;
+  std::size_t batch_size;
 };
 
 nn::TrialReport run_trial(nn::TrialContext& c, const Data& d) {
   return nn::train_trial<float>(
       c,
-      [](nn::TrialModel<float>& m, const nn::TrialJob& job) {
+      [batch_size = d.batch_size](nn::TrialModel<float>& m, const nn::TrialJob& job) {
         const auto hidden = std::size_t(job.values.at("hidden_units"));
         m.model.dense(hidden, nn::Activation::relu).dropout(job.values.at("keep_prob")).dense(hidden / 2, nn::Activation::relu).dense(10);
         m.model.build(784, job.seed);
         m.optimizer = std::make_unique<nn::Adam<float>>(job.values.at("alpha"));
         m.trainer = std::make_unique<nn::Trainer<float>>(
             m.model, nn::Loss::softmax_cross_entropy, *m.optimizer,
-            nn::TrainOptions{.batch_size = 128, .seed = job.seed, .progress = nn::Progress::none});
+            nn::TrainOptions{.batch_size = batch_size, .seed = job.seed, .progress = nn::Progress::none});
       },
       d.train, d.dev);
 }
@@ -76,17 +77,20 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   ad::use_best_blas_kernels(argv);
   CLI::App app{"caviar: 2 trials at once x 1 BLAS thread vs 1 at a time x 2 BLAS threads; ASHA's overhead"};
-  std::size_t rounds = 3, trials = 8, epochs = 3, limit = 0, dev_size = 5000, asha_trials = 18;
+  std::size_t rounds = 3, trials = 8, epochs = 3, limit = 0, dev_size = 5000, asha_trials = 18, batch_size = 128,
+              max_hidden = 256;
   app.add_option("--rounds", rounds, "alternating rounds of the three configurations")->capture_default_str();
   app.add_option("--trials", trials, "trials of each configuration (the same trials)")->capture_default_str();
   app.add_option("--epochs", epochs, "epochs per trial")->capture_default_str();
   app.add_option("--limit", limit, "Fashion-MNIST training images used, dev included (0: all 60000)")->capture_default_str();
   app.add_option("--dev", dev_size, "of them, the dev set")->capture_default_str();
+  app.add_option("--batch-size", batch_size, "mini-batch size of every trial")->capture_default_str();
+  app.add_option("--max-hidden", max_hidden, "hidden units drawn in [max/2, max] (log scale)")->capture_default_str();
   app.add_option("--asha-trials", asha_trials, "trials of the ASHA run (1 → 4 epochs, η = 2; 0: skip)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  if (rounds == 0 || trials == 0) {
-    fmt::print(stderr, "caviar: --rounds and --trials must be at least 1\n");
+  if (rounds == 0 || trials == 0 || batch_size == 0 || max_hidden < 4) {
+    fmt::print(stderr, "caviar: --rounds, --trials and --batch-size must be at least 1, --max-hidden at least 4\n");
     return 2;
   }
 
@@ -98,14 +102,16 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> ti(all.size() - dev_size), di(dev_size);
   std::iota(ti.begin(), ti.end(), 0);
   std::iota(di.begin(), di.end(), all.size() - dev_size);
-  Data d{nn::subset(all, ti), nn::subset(all, di)};
+  Data d{nn::subset(all, ti), nn::subset(all, di), batch_size};
+  const auto space = search_space(double(max_hidden));
   nn::Normalizer<float> norm;
   norm.fit(d.train);
   norm.apply(d.train);
   norm.apply(d.dev);
   auto trial = [&](nn::TrialContext& c) { return run_trial(c, d); };
-  fmt::print("BLAS kernels: {}; {} rounds of {} trials of {} epochs on {} images (MLP 784-h-h/2-10, h in [128, 256])\n",
-             ad::blas_kernel_name(), rounds, trials, epochs, d.train.size());
+  fmt::print("BLAS kernels: {}; {} rounds of {} trials of {} epochs on {} images (MLP 784-h-h/2-10, h in [{}, {}], "
+             "batch {})\n", ad::blas_kernel_name(), rounds, trials, epochs, d.train.size(), max_hidden / 2, max_hidden,
+             batch_size);
 
   std::array<Config, 3> configs{{{"1 at a time x 1 BLAS thread ", 1, 1, {}, {}},
                                  {"1 at a time x 2 BLAS threads", 1, 2, {}, {}},

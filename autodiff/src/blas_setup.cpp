@@ -17,14 +17,11 @@ std::string lower(std::string s) {
   return s;
 }
 
-// The kernel family this CPU can run, best first; empty when nothing beats the fallbacks.
-const char* best_kernel_for_cpu() {
+CpuFeatures this_cpu() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq"))
-    return "SkylakeX";
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
-  return "";
+  return {.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"),
+          .avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")};
 }
 
 // What OpenBLAS picks for a CPU model it does not know.
@@ -34,6 +31,11 @@ bool is_generic_fallback(const std::string& core) {
          c == "unknown";
 }
 
+bool is_avx512_kernel(const std::string& core) {
+  const std::string c = lower(core);
+  return c == "skylakex" || c == "cooperlake" || c == "sapphirerapids";
+}
+
 }  // namespace
 
 std::string blas_kernel_name() {
@@ -41,10 +43,16 @@ std::string blas_kernel_name() {
   return name ? name : "unknown";
 }
 
+std::string better_blas_kernel(const std::string& current, CpuFeatures cpu) {
+  if (cpu.avx512 && !is_avx512_kernel(current)) return "SkylakeX";
+  if (cpu.avx2_fma && !cpu.avx512 && is_generic_fallback(current)) return "Haswell";
+  return "";
+}
+
 void use_best_blas_kernels(char** argv) {
   if (std::getenv("OPENBLAS_CORETYPE")) return;
-  const std::string best = best_kernel_for_cpu();
-  if (best.empty() || !is_generic_fallback(blas_kernel_name())) return;
+  const std::string best = better_blas_kernel(blas_kernel_name(), this_cpu());
+  if (best.empty()) return;
   setenv("OPENBLAS_CORETYPE", best.c_str(), 1);
   std::fflush(stdout);
   execv("/proc/self/exe", argv);

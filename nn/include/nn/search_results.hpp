@@ -19,6 +19,10 @@ namespace nn {
 
 nlohmann::json to_json(const EpochRecord& epoch);
 EpochRecord epoch_from_json(const nlohmann::json& j);  // throws DataError naming the field
+// A job's fields of a record's line ("last_rung" only when false, "earlier_budgets" only when
+// some): also the message that hands a job to another process (search_distributed.hpp).
+nlohmann::json to_json(const TrialJob& job);
+TrialJob job_from_json(const nlohmann::json& j);  // throws DataError naming the field
 nlohmann::json to_json(const TrialRecord& record);
 // Throws DataError naming the field that is missing or of the wrong type.
 TrialRecord record_from_json(const nlohmann::json& j);

@@ -54,6 +54,8 @@ struct SearchResult {
   bool interrupted = false;
   double seconds = 0;                // wall time of run_search
   double scheduler_seconds = 0;      // of it, in the scheduler's next() and report()
+  // A distributed search's rank 0: the jobs of this run each rank finished (search_distributed.hpp).
+  std::vector<std::size_t> jobs_by_rank;
 };
 
 SearchResult run_search(Scheduler& scheduler, const TrialFunction& trial, const RunOptions& options = {});

@@ -43,13 +43,11 @@ TrialReport train_trial(TrialContext& context, const TrialBuilder<T>& build, con
   TrialModel<T>& m = *std::any_cast<Kept&>(context.state);
   Trainer<T>& trainer = *m.trainer;
   TrialReport report;
-  const std::size_t done = trainer.epochs_done();
-  if (done >= context.job.budget) throw ConfigError("train_trial: the trial has already trained to this budget");
-  trainer.options().epochs = context.job.budget - done;
   trainer.options().progress = Progress::none;
   bool asked_to_stop = false;
+  bool recording = false;
   m.epoch_sink = [&](const EpochRecord& e) {
-    report.epochs.push_back(e);
+    if (recording) report.epochs.push_back(e);
     asked_to_stop = context.stop_requested();
     return !asked_to_stop;
   };
@@ -58,6 +56,21 @@ TrialReport train_trial(TrialContext& context, const TrialBuilder<T>& build, con
     ~Unhook() { m.epoch_sink = nullptr; }
   } unhook{m};
   try {
+    // A fresh model of a promoted trial first replays the earlier jobs' fits one by one (each fit
+    // has its own early stopping), as a kept model went through them; their epochs are not this job's.
+    if (trainer.epochs_done() == 0)
+      for (const std::size_t earlier : context.job.earlier_budgets) {
+        trainer.options().epochs = earlier - trainer.epochs_done();
+        trainer.fit(train, &dev);
+        if (asked_to_stop) {
+          report.outcome = Outcome::interrupted;
+          return report;
+        }
+      }
+    const std::size_t done = trainer.epochs_done();
+    if (done >= context.job.budget) throw ConfigError("train_trial: the trial has already trained to this budget");
+    trainer.options().epochs = context.job.budget - done;
+    recording = true;
     trainer.fit(train, &dev);
   } catch (const DivergenceError& e) {
     // A refused step (a non-finite cost or gradient, or the divergence guard); bad data (DataError)

@@ -1,6 +1,8 @@
 // The usual trial of a search: a model trained to the job's budget on a training set, scored by
 // its dev cost after the last epoch. The model, optimizer and trainer stay in the trial's state,
-// so an ASHA promotion trains on from the rung before. Outcomes: finished; diverged when the
+// so an ASHA promotion trains on from the rung before; a promotion whose state is empty (a resumed
+// or distributed search) first replays the fits of job.earlier_budgets, so that both give the same
+// record (this job's epochs only, the same bits). Outcomes: finished; diverged when the
 // trainer refused a step (nn::DivergenceError: a non-finite cost or gradient, or a cost far above
 // its start) or the dev cost is not finite; failed for any
 // other exception (run_search records it); interrupted when the search is being stopped (the

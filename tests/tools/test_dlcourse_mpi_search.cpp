@@ -199,36 +199,60 @@ BOOST_FIXTURE_TEST_CASE(asha_on_two_ranks_gives_rung_zero_and_every_common_job_t
   BOOST_TEST(common_promotions >= 1u);   // the best rung-0 trial goes on in both
 }
 
-BOOST_FIXTURE_TEST_CASE(a_killed_rank_ends_the_job_and_the_rerun_completes_it_without_repeating_a_job, Fixture) {
-  const std::string search = mpirun + dlcourse + " search --spec spec.json --space space.json --method asha "
-                             "--trials 16 --min-epochs 2 --max-epochs 32 --eta 2 --workers 1 --seed 2 "
-                             "--results r.jsonl --json " + data;
-  Child first(dir, search, "first");
+// Starts a search on 2 ranks, stops it by `stop(mpirun's pid)` once the results file holds 3
+// records, then runs the same command again: it completes the search, keeping every line the first
+// run wrote and running no job twice; a third run finds everything done.
+template <class Stop>
+void stop_and_resume(Fixture& f, Stop stop) {
+  // A search of several seconds (a rank's end takes mpirun a moment, during which jobs still finish).
+  std::ofstream(f.dir / "wide.json") << R"([{"name": "learning_rate", "lo": 1e-3, "hi": 1e-1, "scale": "log"},
+      {"name": "hidden_units", "lo": 256, "hi": 512, "integer": true}])";
+  std::mt19937_64 rng(2);
+  std::normal_distribution<double> noise(0, 1);
+  std::ofstream csv(f.dir / "more.csv");
+  for (int i = 0; i < 4800; ++i) {
+    const int c = i % 3;
+    csv << c << ',' << c + noise(rng) << ',' << -c + noise(rng) << ',' << noise(rng) << '\n';
+  }
+  csv.close();
+  const std::string search = f.mpirun + f.dlcourse + " search --spec spec.json --space wide.json --method asha "
+                             "--trials 16 --min-epochs 8 --max-epochs 128 --eta 2 --workers 1 --seed 2 "
+                             "--results r.jsonl --json --csv more.csv --label-column 0 --classes 3 --dev 200";
+  Child first(f.dir, search, "first");
   const auto end = std::chrono::steady_clock::now() + 300s;
-  while (record_lines(dir / "r.jsonl") < 3 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(5ms);
-  pid_t rank1 = -1;
-  while (rank1 < 0 && std::chrono::steady_clock::now() < end) rank1 = rank_process(first.pid, 1);
-  BOOST_REQUIRE_MESSAGE(rank1 > 0, "rank 1's process not found");
-  ::kill(rank1, SIGKILL);
-  BOOST_TEST(first.wait() != 0);  // mpirun ends the job when a rank dies
-  const auto before = results(dir / "r.jsonl");
+  while (record_lines(f.dir / "r.jsonl") < 3 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(5ms);
+  stop(first.pid);
+  BOOST_TEST(first.wait() != 0);  // the job did not end normally
+  const auto before = results(f.dir / "r.jsonl");
   BOOST_TEST(before.lines >= 3u);
 
-  BOOST_REQUIRE_MESSAGE(run(search, "rerun") == 0, read(dir / "rerun.err"));
-  const auto out = output("rerun");
+  BOOST_REQUIRE_MESSAGE(f.run(search, "rerun") == 0, read(f.dir / "rerun.err"));
+  const auto out = f.output("rerun");
   BOOST_TEST(out["restored"].get<std::size_t>() == before.lines);
   BOOST_TEST(!out["interrupted"].get<bool>());
-  const auto after = results(dir / "r.jsonl");  // fails on a job recorded twice
+  const auto after = results(f.dir / "r.jsonl");  // fails on a job recorded twice
   BOOST_TEST(out["jobs"].get<std::size_t>() == after.lines);
-  BOOST_TEST(after.lines > before.lines);  // the killed job was not complete
+  BOOST_TEST(after.lines > before.lines);  // the first run was stopped before the end
   for (const auto& [key, record] : before.records) BOOST_TEST(after.records.at(key) == record);
   std::size_t rung0 = 0;
   for (const auto& [key, record] : after.records) rung0 += key.second == 0;
   BOOST_TEST(rung0 == 16u);
-  // Run again: everything is in the file, nothing runs.
-  BOOST_REQUIRE(run(search, "again") == 0);
-  BOOST_TEST(output("again")["restored"] == after.lines);
-  BOOST_TEST(results(dir / "r.jsonl").lines == after.lines);
+  BOOST_REQUIRE(f.run(search, "again") == 0);
+  BOOST_TEST(f.output("again")["restored"] == after.lines);
+  BOOST_TEST(results(f.dir / "r.jsonl").lines == after.lines);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_killed_rank_ends_the_job_and_the_rerun_completes_it_without_repeating_a_job, Fixture) {
+  stop_and_resume(*this, [](pid_t mpirun) {
+    pid_t rank1 = -1;
+    for (int tries = 0; rank1 < 0 && tries < 1000; ++tries) rank1 = rank_process(mpirun, 1);
+    BOOST_REQUIRE_MESSAGE(rank1 > 0, "rank 1's process not found");
+    ::kill(rank1, SIGKILL);  // mpirun then ends the job
+  });
+}
+
+BOOST_FIXTURE_TEST_CASE(sigterm_to_mpirun_keeps_what_finished_and_the_rerun_completes_it, Fixture) {
+  stop_and_resume(*this, [](pid_t mpirun) { ::kill(mpirun, SIGTERM); });
 }
 
 BOOST_FIXTURE_TEST_CASE(errors_end_every_rank_with_one_message, Fixture) {

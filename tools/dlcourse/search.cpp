@@ -21,7 +21,7 @@
 #include <nn/search_results.hpp>
 #include <nn/search_summary.hpp>
 
-#ifdef DLCOURSE_MPI
+#ifdef DLCOURSE_WITH_MPI
 #include <nn/search_distributed.hpp>
 #endif
 
@@ -83,7 +83,7 @@ void set_up(const SearchArgs& a, Setup& s) {
 
 void run(const SearchArgs& a) {
   Setup setup;
-#ifdef DLCOURSE_MPI
+#ifdef DLCOURSE_WITH_MPI
   std::unique_ptr<nn::MpiWorld> world;
   if (nn::launched_by_mpirun()) world = std::make_unique<nn::MpiWorld>();
   const bool printer = !world || world->rank() == 0;  // only rank 0 prints and writes
@@ -126,7 +126,7 @@ void run(const SearchArgs& a) {
   const nn::RunOptions options{
       .workers = a.workers, .results_path = a.results, .stop = &interrupt.flag(), .on_record = progress};
   nn::SearchResult result;
-#ifdef DLCOURSE_MPI
+#ifdef DLCOURSE_WITH_MPI
   if (world) {
     try {
       result = nn::run_distributed_search(*world, *scheduler, trial, options);

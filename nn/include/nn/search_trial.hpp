@@ -25,6 +25,7 @@ struct TrialModel {
   std::unique_ptr<Optimizer<T>> optimizer;
   std::unique_ptr<Trainer<T>> trainer;  // over model and optimizer (so TrialModel never moves)
   std::function<bool(const EpochRecord&)> epoch_sink;  // the current job's (a trainer keeps its callbacks)
+  std::size_t jobs_done = 0;  // the trial's jobs (fits) this model has been through
 };
 
 // Fills a TrialModel for a job: model (from job.values, seeded by job.seed), optimizer, trainer.
@@ -58,22 +59,25 @@ TrialReport train_trial(TrialContext& context, const TrialBuilder<T>& build, con
     ~Unhook() { m.epoch_sink = nullptr; }
   } unhook{m};
   try {
-    // A fresh model of a promoted trial first replays the earlier jobs' fits one by one (each fit
-    // has its own early stopping), as a kept model went through them; their epochs are not this job's.
-    if (trainer.epochs_done() == 0)
-      for (const std::size_t earlier : context.job.earlier_budgets) {
-        trainer.options().epochs = earlier - trainer.epochs_done();
-        trainer.fit(train, &dev);
-        if (asked_to_stop) {
-          report.outcome = Outcome::interrupted;
-          return report;
-        }
+    // A model that has not been through the earlier jobs of its trial (a fresh one, or one kept
+    // from a lower rung while the rungs between ran elsewhere) first replays their fits one by one
+    // (each with its own early stopping), as a model kept throughout went through them; their
+    // epochs are not this job's.
+    const auto& earlier = context.job.earlier_budgets;
+    for (; m.jobs_done < earlier.size(); ++m.jobs_done) {
+      trainer.options().epochs = earlier[m.jobs_done] - trainer.epochs_done();
+      trainer.fit(train, &dev);
+      if (asked_to_stop) {
+        report.outcome = Outcome::interrupted;
+        return report;
       }
+    }
     const std::size_t done = trainer.epochs_done();
     if (done >= context.job.budget) throw ConfigError("train_trial: the trial has already trained to this budget");
     trainer.options().epochs = context.job.budget - done;
     recording = true;
     trainer.fit(train, &dev);
+    ++m.jobs_done;
   } catch (const DivergenceError& e) {
     // A refused step (a non-finite cost or gradient, or the divergence guard); bad data (DataError)
     // and settings refused up front (ConfigError) fail the trial instead.

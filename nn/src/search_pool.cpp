@@ -98,7 +98,8 @@ void SearchPool::work() {
     Offer o = offer(lock);
     if (o.kind == Offer::done) break;
     if (o.kind == Offer::wait) {
-      changed_.wait_for(lock, std::chrono::milliseconds(100));  // a signal cannot notify
+      // A signal cannot notify; nor can another process, whose scheduler this worker asks again soon.
+      changed_.wait_for(lock, std::chrono::milliseconds(remote_scheduler_ ? 10 : 100));
       continue;
     }
     TrialJob& job = *o.job_to_run;

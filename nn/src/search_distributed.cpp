@@ -8,7 +8,8 @@
 //   rank r → 0  tag_request  ""                       a worker of r wants a job
 //   0 → rank r  tag_reply    {"job": <job>} | {"wait": true} | {"done": true}
 //   rank r → 0  tag_record   <record>                 a line of the results file
-//   rank r → 0  tag_bye      {"unreported": n}         r's workers are done; n jobs were interrupted
+//   rank r → 0  tag_bye      ""                       r's workers are done (rank 0 forgets r's jobs
+//                                                      never recorded: interrupted)
 #include "nn/search_distributed.hpp"
 
 #include <cblas.h>
@@ -126,10 +127,7 @@ class RemoteScheduler final : public Scheduler {
     });
     try {
       const auto j = nlohmann::json::parse(answer);
-      if (j.contains("job")) {
-        ++issued_;
-        return job_from_json(j["job"]);
-      }
+      if (j.contains("job")) return job_from_json(j["job"]);
       if (j.contains("done")) done_ = true;
       return std::nullopt;
     } catch (const std::exception& e) {
@@ -137,19 +135,16 @@ class RemoteScheduler final : public Scheduler {
     }
   }
   void report(const TrialRecord& record) override {
-    ++reported_;
     const std::string line = to_json(record).dump();
     funnel_.call([&] { send(0, tag_record, line); });
   }
   bool done() const override { return done_; }
-  std::size_t unreported() const { return issued_ - reported_; }
 
  private:
   MpiWorld& world_;
   Funnel& funnel_;
   nlohmann::json identity_;
-  bool done_ = false;
-  std::size_t issued_ = 0, reported_ = 0;  // under the pool's mutex (next and report are called under it)
+  bool done_ = false;  // under the pool's mutex (next and report are called under it)
 };
 
 // Runs `workers` threads of pool.work(); `running` counts those still working.
@@ -296,16 +291,16 @@ SearchResult run_distributed_search(MpiWorld& world, Scheduler& scheduler, const
       jobs_by_rank = serve(world, *pool, running);
     } else {
       funnel.serve([&] { return running == 0; });
-      send(0, tag_bye, nlohmann::json{{"unreported", remote->unreported()}}.dump());
+      send(0, tag_bye, "");
     }
     for (auto& t : threads) t.join();
   }
   SearchResult result;
   on_every_rank(world, [&] { result = pool->finish(t0); });
   if (world.rank() == 0) {
-    std::size_t remote = 0;
-    for (const auto n : jobs_by_rank) remote += n;
-    jobs_by_rank[0] = result.records.size() - result.restored - remote;
+    std::size_t elsewhere = 0;
+    for (const auto n : jobs_by_rank) elsewhere += n;
+    jobs_by_rank[0] = result.records.size() - result.restored - elsewhere;
     result.jobs_by_rank = std::move(jobs_by_rank);
   } else {
     result.records.clear(), result.restored = 0;  // rank 0's records are the search's

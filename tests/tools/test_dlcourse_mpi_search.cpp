@@ -154,7 +154,7 @@ struct Fixture {
 
 BOOST_FIXTURE_TEST_CASE(two_ranks_write_the_records_of_one_process, Fixture) {
   const std::string search = dlcourse + " search --spec spec.json --space space.json --method random --trials 8 "
-                             "--max-epochs 12 --workers 1 --seed 4 --json " + data;
+                             "--max-epochs 30 --workers 1 --seed 4 --json " + data;
   BOOST_REQUIRE_MESSAGE(run(search + " --results one.jsonl", "one") == 0, read(dir / "one.err"));
   BOOST_REQUIRE_MESSAGE(run(mpirun + search + " --results two.jsonl", "two") == 0, read(dir / "two.err"));
   const auto one = results(dir / "one.jsonl"), two = results(dir / "two.jsonl");
@@ -166,7 +166,7 @@ BOOST_FIXTURE_TEST_CASE(two_ranks_write_the_records_of_one_process, Fixture) {
     BOOST_TEST(two.records.at(key) == record, "trial " << key.first << " differs:\n" << record << "\n" << two.records.at(key));
   }
   // Rank 1 ran some of them: it asks as soon as the ranks leave their set-up together, while rank
-  // 0 alone would need all 8 trials of 12 epochs done by then.
+  // 0 alone would need all 8 trials of 30 epochs done by then.
   const auto by_rank = output("two")["jobs_by_rank"];
   BOOST_REQUIRE(by_rank.size() == 2u);
   BOOST_TEST(by_rank[0].get<std::size_t>() + by_rank[1].get<std::size_t>() == 8u);

@@ -3,6 +3,8 @@
 //   {"trial":3,"rung":1,"budget":3,"seed":...,"hyperparameters":{"alpha":0.002,...},
 //    "outcome":"stopped_early","score":0.41,"seconds":12.5,"error":"",
 //    "epochs":[{"epoch":1,"cost":..,"dev_cost":..,"dev_accuracy":..,"learning_rate":..,"seconds":..},...]}
+// (an ASHA job below the top rung adds "last_rung":false, a promoted one "earlier_budgets":[1,...];
+// both optional when read)
 // (a non-finite number is written as null). Each line is flushed and fsync'ed before the next
 // job is started, so an interrupt or a crash loses at most the jobs that were running; a line cut
 // short by a crash is dropped (and cut off the file) when the search resumes.

@@ -34,7 +34,13 @@ nlohmann::json AshaScheduler::identity() const {
 
 TrialJob AshaScheduler::job(std::size_t trial, std::size_t rung) const {
   const auto seed = trial_seed(seed_, trial);
-  return TrialJob{trial, rung, budgets_[rung], seed, sample_point(space_, seed), rung + 1 == budgets_.size()};
+  return TrialJob{trial,
+                  rung,
+                  budgets_[rung],
+                  seed,
+                  sample_point(space_, seed),
+                  rung + 1 == budgets_.size(),
+                  {budgets_.begin(), budgets_.begin() + std::ptrdiff_t(rung)}};
 }
 
 // The best trial of the rung's top ⌊n/η⌋ that has not gone on (ties: the lower trial id).

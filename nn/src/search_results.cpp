@@ -130,29 +130,49 @@ EpochRecord epoch_from_json(const nlohmann::json& e) {
   }
 }
 
+nlohmann::json to_json(const TrialJob& job) {
+  nlohmann::json j = {{"trial", job.trial},
+                      {"rung", job.rung},
+                      {"budget", job.budget},
+                      {"seed", job.seed},
+                      {"hyperparameters", job.values}};
+  if (!job.last_rung) j["last_rung"] = false;
+  if (!job.earlier_budgets.empty()) j["earlier_budgets"] = job.earlier_budgets;
+  return j;
+}
+
+TrialJob job_from_json(const nlohmann::json& j) {
+  TrialJob job;
+  try {
+    job.trial = at(j, "trial").get<std::size_t>();
+    job.rung = at(j, "rung").get<std::size_t>();
+    job.budget = at(j, "budget").get<std::size_t>();
+    job.seed = at(j, "seed").get<std::uint64_t>();
+    for (const auto& [k, v] : at(j, "hyperparameters").items()) job.values[k] = number_from(v, k.c_str());
+    if (j.contains("last_rung")) job.last_rung = j["last_rung"].get<bool>();
+    if (j.contains("earlier_budgets")) job.earlier_budgets = j["earlier_budgets"].get<std::vector<std::size_t>>();
+  } catch (const nlohmann::json::type_error& e) {
+    throw DataError(fmt::format("a field has the wrong type: {}", e.what()));
+  }
+  return job;
+}
+
 nlohmann::json to_json(const TrialRecord& r) {
   auto epochs = nlohmann::json::array();
   for (const auto& e : r.report.epochs) epochs.push_back(to_json(e));
-  return {{"trial", r.job.trial},
-          {"rung", r.job.rung},
-          {"budget", r.job.budget},
-          {"seed", r.job.seed},
-          {"hyperparameters", r.job.values},
-          {"outcome", to_string(r.report.outcome)},
-          {"score", number(r.report.score)},
-          {"seconds", number(r.seconds)},
-          {"error", r.report.error},
-          {"epochs", epochs}};
+  auto j = to_json(r.job);
+  j.update({{"outcome", to_string(r.report.outcome)},
+            {"score", number(r.report.score)},
+            {"seconds", number(r.seconds)},
+            {"error", r.report.error},
+            {"epochs", epochs}});
+  return j;
 }
 
 TrialRecord record_from_json(const nlohmann::json& j) {
   TrialRecord r;
+  r.job = job_from_json(j);
   try {
-    r.job.trial = at(j, "trial").get<std::size_t>();
-    r.job.rung = at(j, "rung").get<std::size_t>();
-    r.job.budget = at(j, "budget").get<std::size_t>();
-    r.job.seed = at(j, "seed").get<std::uint64_t>();
-    for (const auto& [k, v] : at(j, "hyperparameters").items()) r.job.values[k] = number_from(v, k.c_str());
     r.report.outcome = outcome_from_string(at(j, "outcome").get<std::string>());
     r.report.score = number_from(at(j, "score"), "score");
     if (std::isnan(r.report.score)) r.report.score = INFINITY;

@@ -17,12 +17,12 @@
 
 #include "nn/errors.hpp"
 #include "nn/search_results.hpp"
+#include "search_pool.hpp"
 
 namespace nn {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // OpenBLAS at one thread while trials run side by side; its setting is restored after.
 class OneBlasThread {
@@ -39,104 +39,19 @@ class OneBlasThread {
   int before_;
 };
 
-TrialReport run_one(const TrialFunction& trial, TrialContext& context) {
-  try {
-    TrialReport r = trial(context);
-    if (std::isnan(r.score)) r.score = INFINITY;
-    return r;
-  } catch (const std::exception& e) {
-    TrialReport r;
-    r.outcome = Outcome::failed;
-    r.error = e.what();
-    return r;
-  } catch (...) {
-    TrialReport r;
-    r.outcome = Outcome::failed;
-    r.error = "an exception that is not a std::exception";
-    return r;
-  }
-}
-
 }  // namespace
 
 SearchResult run_search(Scheduler& scheduler, const TrialFunction& trial, const RunOptions& options) {
   const auto t0 = Clock::now();
-  if (options.workers == 0) throw ConfigError("run_search: workers must be at least 1");
-  SearchResult result;
-  std::unique_ptr<ResultsFile> file;
-  if (!options.results_path.empty()) {
-    file = std::make_unique<ResultsFile>(options.results_path, scheduler.identity());
-    for (const auto& r : file->restored()) {
-      scheduler.report(r);
-      result.records.push_back(r);
-    }
-    result.restored = result.records.size();
-  }
-
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::size_t running = 0;
-  std::map<std::size_t, std::any> states;  // by trial; node-based: references stay valid
-  std::exception_ptr error;                // a results file that cannot be written stops the search
-  double scheduler_seconds = 0;
-  auto stopping = [&] { return error || (options.stop && options.stop->load()); };
-
-  auto worker = [&] {
-    std::unique_lock lock(mutex);
-    while (true) {
-      if (stopping()) break;
-      const auto ts = Clock::now();
-      std::optional<TrialJob> job = scheduler.next();
-      scheduler_seconds += since(ts);
-      if (!job) {
-        if (running == 0) break;  // nothing runs that could make a job available
-        changed.wait_for(lock, std::chrono::milliseconds(100));  // a signal cannot notify
-        continue;
-      }
-      ++running;
-      std::any& state = states[job->trial];
-      lock.unlock();
-      TrialContext context(*job, state, options.stop);
-      const auto start = Clock::now();
-      TrialReport report = run_one(trial, context);
-      const double seconds = since(start);
-      lock.lock();
-      --running;
-      // The search's word on a trial that stopped at a rung below the top: it may go on later.
-      if (report.outcome == Outcome::finished && !job->last_rung) report.outcome = Outcome::stopped_early;
-      if (report.outcome == Outcome::interrupted) states.erase(job->trial);
-      if (report.outcome != Outcome::interrupted) {
-        TrialRecord record{std::move(*job), std::move(report), seconds};
-        try {
-          if (file) file->append(record);
-          const auto tr = Clock::now();
-          scheduler.report(record);
-          scheduler_seconds += since(tr);
-          result.records.push_back(record);
-          if (options.on_record) options.on_record(record);
-        } catch (...) {
-          if (!error) error = std::current_exception();
-        }
-        // A trial that will not train on frees its model.
-        if (record.report.outcome != Outcome::stopped_early) states.erase(record.job.trial);
-      }
-      changed.notify_all();
-    }
-    changed.notify_all();
-  };
-
+  detail::SearchPool pool(scheduler, trial, options);
   {
     OneBlasThread blas(options.workers > 1);
-    std::vector<std::thread> pool;
-    for (std::size_t w = 1; w < options.workers; ++w) pool.emplace_back(worker);
-    worker();  // the calling thread is one of the workers
-    for (auto& t : pool) t.join();
+    std::vector<std::thread> pool_threads;
+    for (std::size_t w = 1; w < options.workers; ++w) pool_threads.emplace_back([&] { pool.work(); });
+    pool.work();  // the calling thread is one of the workers
+    for (auto& t : pool_threads) t.join();
   }
-  if (error) std::rethrow_exception(error);
-  result.interrupted = options.stop && options.stop->load();
-  result.scheduler_seconds = scheduler_seconds;
-  result.seconds = since(t0);
-  return result;
+  return pool.finish(t0);
 }
 
 std::vector<TrialRecord> best_trials(const std::vector<TrialRecord>& records, std::size_t n) {

@@ -127,6 +127,51 @@ BOOST_AUTO_TEST_CASE(asha_on_two_workers_gives_each_job_the_bits_of_one_worker) 
   BOOST_TEST(one.scheduler_seconds < one.seconds);
 }
 
+BOOST_AUTO_TEST_CASE(a_promoted_trial_without_its_model_gives_the_record_of_one_that_kept_it) {
+  // A promoted job that lands where the trial's model is not kept (another rank of a distributed
+  // search, or a resumed search) replays the earlier rungs' fits (TrialJob::earlier_budgets), each
+  // with its own early stopping: its record is the one of the trial that trained on, to the bit;
+  // so does a model kept from a lower rung while the rungs between ran elsewhere.
+  // The job goes through its message encoding (to_json / job_from_json) on the way.
+  auto build_patient = [](nn::TrialModel<float>& m, const nn::TrialJob& job) {
+    build(m, job);
+    m.trainer->options().patience = 1;  // early stopping within a rung's fit
+  };
+  auto kept_trial = [&](nn::TrialContext& c) { return nn::train_trial<float>(c, build_patient, train_set(), dev_set()); };
+  nn::AshaScheduler asha(space, 8, nn::AshaOptions{.trials = 8, .min_budget = 1, .max_budget = 8, .eta = 2});
+  const auto kept = nn::run_search(asha, kept_trial, {.workers = 1, .results_path = {}, .stop = nullptr, .on_record = {}});
+  std::size_t promoted = 0, stale_ones = 0;
+  for (const auto& r : kept.records) {
+    if (r.job.rung == 0) continue;
+    ++promoted;
+    const nn::TrialJob job = nn::job_from_json(nn::to_json(r.job));
+    BOOST_TEST(job.earlier_budgets.size() == r.job.rung);
+    BOOST_TEST(job.last_rung == r.job.last_rung);
+    std::any fresh;
+    nn::TrialContext context(job, fresh, nullptr);
+    nn::TrialReport report = kept_trial(context);
+    if (report.outcome == nn::Outcome::finished && !job.last_rung) report.outcome = nn::Outcome::stopped_early;
+    BOOST_TEST((report.outcome == r.report.outcome));
+    check_identical(r, nn::TrialRecord{job, report, 0});
+    BOOST_REQUIRE(!report.epochs.empty());
+    BOOST_TEST(report.epochs.front().epoch == r.report.epochs.front().epoch);  // this job's epochs only
+    if (r.job.rung < 2) continue;
+    // A model kept from rung 0 while rungs 1.. ran elsewhere catches up through the rungs between.
+    nn::TrialJob rung0 = job;
+    rung0.rung = 0, rung0.budget = job.earlier_budgets[0], rung0.earlier_budgets.clear(), rung0.last_rung = false;
+    std::any stale;
+    nn::TrialContext first(rung0, stale, nullptr);
+    kept_trial(first);
+    nn::TrialContext later(job, stale, nullptr);
+    nn::TrialReport caught_up = kept_trial(later);
+    if (caught_up.outcome == nn::Outcome::finished && !job.last_rung) caught_up.outcome = nn::Outcome::stopped_early;
+    check_identical(r, nn::TrialRecord{job, caught_up, 0});
+    ++stale_ones;
+  }
+  BOOST_TEST(promoted >= 3u);
+  BOOST_TEST(stale_ones >= 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_resumed_search_runs_nothing_that_finished) {
   TempDir dir;
   const auto path = (dir.path / "results.jsonl").string();

@@ -1,14 +1,13 @@
 #include "mpi_job.hpp"
 
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <string>
 
-#include <nn/errors.hpp>
+#include <CLI/CLI.hpp>
 
-#ifdef DLCOURSE_WITH_MPI
-#include <nn/distributed.hpp>
-#endif
+#include <nn/errors.hpp>
 
 namespace dlcourse {
 namespace {
@@ -32,7 +31,7 @@ std::unique_ptr<nn::MpiWorld>& world() {
 
 bool started_by_mpi_launcher() { return launcher_job_size() > 1; }
 
-nn::ProcessGroup* mpi_job() {
+MpiJob* mpi_job() {
   if (!started_by_mpi_launcher()) return nullptr;
 #ifdef DLCOURSE_WITH_MPI
   if (!world()) world() = std::make_unique<nn::MpiWorld>();
@@ -46,12 +45,17 @@ nn::ProcessGroup* mpi_job() {
 #endif
 }
 
-nn::ProcessGroup* joined_mpi_job() {
+MpiJob* joined_mpi_job() {
 #ifdef DLCOURSE_WITH_MPI
   return world().get();
 #else
   return nullptr;
 #endif
+}
+
+void end_with_agreed_error(const std::exception& error, bool printer) {
+  if (printer) std::cerr << "dlcourse: " << error.what() << std::endl;
+  throw CLI::RuntimeError(1);
 }
 
 void end_mpi_job_after_error(int code) {

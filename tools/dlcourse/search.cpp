@@ -6,7 +6,9 @@
 // --min-epochs to --max-epochs), random (each trial --max-epochs), coarse-to-fine (--rounds of
 // --trials each). Trials run on --workers threads; every finished one goes to --results (JSONL),
 // from which the same command resumes after Ctrl-C. Prints the best trials; --plots DIR draws
-// the score against each hyperparameter.
+// the score against each hyperparameter. Under `mpirun -np N` (when built with MPI) the search is
+// distributed: every rank runs --workers trials, rank 0 alone schedules, writes and prints
+// (nn/search_distributed.hpp).
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,9 +21,14 @@
 #include <nn/search_results.hpp>
 #include <nn/search_summary.hpp>
 
+#ifdef DLCOURSE_WITH_MPI
+#include <nn/search_distributed.hpp>
+#endif
+
 #include "commands.hpp"
 #include "data.hpp"
 #include "model.hpp"
+#include "mpi_job.hpp"
 
 namespace dlcourse {
 namespace {
@@ -57,14 +64,43 @@ std::unique_ptr<nn::Scheduler> make_scheduler(const SearchArgs& a, const std::ve
                               .margin = 0.25, .budget = a.max_epochs});
 }
 
+// What every process of a search reads and builds before the first trial.
+struct Setup {
+  TrainingSpec spec;
+  std::vector<nn::SearchDimension> space;
+  nn::Split<float> split;
+  std::unique_ptr<nn::Scheduler> scheduler;
+};
+
+void set_up(const SearchArgs& a, Setup& s) {
+  s.spec = read_spec(a.spec);
+  s.space = read_space(a.space);
+  with_hyperparameters(s.spec, nn::sample_point(s.space, 0));  // refuses a name the spec cannot take, now
+  s.split = a.data.load_train();
+  if (s.split.dev.x.size() == 0) throw nn::ConfigError("search: trials are scored on a dev set: give --dev N");
+  normalize(s.spec, s.split.train, &s.split.dev);
+  s.scheduler = make_scheduler(a, s.space);
+}
+
 void run(const SearchArgs& a) {
-  const TrainingSpec spec = read_spec(a.spec);
-  const auto space = read_space(a.space);
-  with_hyperparameters(spec, nn::sample_point(space, 0));  // refuses a name the spec cannot take, now
-  auto split = a.data.load_train();
-  if (split.dev.x.size() == 0) throw nn::ConfigError("search: trials are scored on a dev set: give --dev N");
-  normalize(spec, split.train, &split.dev);
-  auto scheduler = make_scheduler(a, space);
+  Setup setup;
+#ifdef DLCOURSE_WITH_MPI
+  nn::MpiWorld* world = mpi_job();  // null: one process
+  const bool printer = !world || world->rank() == 0;  // only rank 0 prints and writes
+  try {
+    if (world) nn::on_every_rank(*world, [&] { set_up(a, setup); });
+    else set_up(a, setup);
+  } catch (const ad::Error& e) {
+    end_with_agreed_error(e, printer);  // every rank threw: rank 0 says what failed
+  }
+#else
+  mpi_job();  // under a launcher, refuses: this dlcourse has no MPI
+  set_up(a, setup);
+#endif
+  const TrainingSpec& spec = setup.spec;
+  const auto& space = setup.space;
+  auto& split = setup.split;
+  auto& scheduler = setup.scheduler;
 
   auto trial = [&](nn::TrialContext& c) {
     const TrainingSpec s = with_hyperparameters(spec, c.job.values);
@@ -87,9 +123,23 @@ void run(const SearchArgs& a) {
     std::fprintf(stderr, tty ? "\r%s\033[K" : "%s\n", line.c_str());
   };
   nn::InterruptGuard interrupt;
-  const auto result = nn::run_search(*scheduler, trial,
-                                     {.workers = a.workers, .results_path = a.results, .stop = &interrupt.flag(),
-                                      .on_record = progress});
+  const nn::RunOptions options{
+      .workers = a.workers, .results_path = a.results, .stop = &interrupt.flag(), .on_record = progress};
+  nn::SearchResult result;
+#ifdef DLCOURSE_WITH_MPI
+  if (world) {
+    try {
+      result = nn::run_distributed_search(*world, *scheduler, trial, options);
+    } catch (const ad::Error& e) {
+      end_with_agreed_error(e, printer);
+    }
+  } else {
+    result = nn::run_search(*scheduler, trial, options);
+  }
+  if (!printer) return;
+#else
+  result = nn::run_search(*scheduler, trial, options);
+#endif
   if (tty && done) std::fprintf(stderr, "\n");
   if (!a.plots.empty()) {
     std::filesystem::create_directories(a.plots);
@@ -103,6 +153,7 @@ void run(const SearchArgs& a) {
                 {"jobs", result.records.size()},
                 {"restored", result.restored},
                 {"interrupted", result.interrupted},
+                {"jobs_by_rank", result.jobs_by_rank},
                 {"seconds", result.seconds},
                 {"scheduler_seconds", result.scheduler_seconds}});
   } else {
@@ -116,7 +167,8 @@ void run(const SearchArgs& a) {
 
 void add_search(CLI::App& app) {
   auto a = std::make_shared<SearchArgs>();
-  auto* cmd = app.add_subcommand("search", "search a spec's hyperparameters (ASHA, random or coarse to fine)");
+  auto* cmd = app.add_subcommand(
+      "search", "search a spec's hyperparameters (ASHA, random or coarse to fine; over the ranks of mpirun -np N)");
   cmd->add_option("--spec", a->spec, "the model and training spec (JSON)")->required();
   cmd->add_option("--space", a->space, "the search space (JSON array of dimensions)")->required();
   cmd->add_option("--method", a->method, "asha, random or coarse-to-fine")
@@ -128,7 +180,7 @@ void add_search(CLI::App& app) {
   cmd->add_option("--eta", a->eta, "ASHA's reduction factor")->capture_default_str();
   cmd->add_option("--rounds", a->rounds, "coarse-to-fine rounds")->capture_default_str();
   cmd->add_option("--keep-best", a->keep_best, "coarse-to-fine: trials each round narrows around")->capture_default_str();
-  cmd->add_option("--workers", a->workers, "trials run at once (one BLAS thread each)")->capture_default_str();
+  cmd->add_option("--workers", a->workers, "trials run at once (one BLAS thread each; per rank under mpirun)")->capture_default_str();
   cmd->add_option("--seed", a->seed, "the search's seed (trial seeds derive from it)")->capture_default_str();
   cmd->add_option("--results", a->results, "JSONL results file, resumed when it exists");
   cmd->add_option("--plots", a->plots, "directory for the score vs hyperparameter plots");

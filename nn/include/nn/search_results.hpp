@@ -3,6 +3,8 @@
 //   {"trial":3,"rung":1,"budget":3,"seed":...,"hyperparameters":{"alpha":0.002,...},
 //    "outcome":"stopped_early","score":0.41,"seconds":12.5,"error":"",
 //    "epochs":[{"epoch":1,"cost":..,"dev_cost":..,"dev_accuracy":..,"learning_rate":..,"seconds":..},...]}
+// (an ASHA job below the top rung adds "last_rung":false, a promoted one "earlier_budgets":[1,...];
+// both optional when read)
 // (a non-finite number is written as null). Each line is flushed and fsync'ed before the next
 // job is started, so an interrupt or a crash loses at most the jobs that were running; a line cut
 // short by a crash is dropped (and cut off the file) when the search resumes.
@@ -19,6 +21,10 @@ namespace nn {
 
 nlohmann::json to_json(const EpochRecord& epoch);
 EpochRecord epoch_from_json(const nlohmann::json& j);  // throws DataError naming the field
+// A job's fields of a record's line ("last_rung" only when false, "earlier_budgets" only when
+// some): also the message that hands a job to another process (search_distributed.hpp).
+nlohmann::json to_json(const TrialJob& job);
+TrialJob job_from_json(const nlohmann::json& j);  // throws DataError naming the field
 nlohmann::json to_json(const TrialRecord& record);
 // Throws DataError naming the field that is missing or of the wrong type.
 TrialRecord record_from_json(const nlohmann::json& j);

@@ -29,8 +29,8 @@ class TrialContext {
       : job(job), state(state), stop_(stop) {}
   const TrialJob& job;
   // Kept by the runner per trial between its jobs (ASHA's rungs): e.g. the model and optimizer, so
-  // a promoted trial trains on from where it stopped. Empty for a trial's first job, and after a
-  // resume (the trial then trains from scratch to the job's budget).
+  // a promoted trial trains on from where it stopped. Empty for a trial's first job, after a resume
+  // and on another rank of a distributed search (train_trial then replays job.earlier_budgets).
   std::any& state;
   bool stop_requested() const { return stop_ && stop_->load(std::memory_order_relaxed); }
 
@@ -54,6 +54,8 @@ struct SearchResult {
   bool interrupted = false;
   double seconds = 0;                // wall time of run_search
   double scheduler_seconds = 0;      // of it, in the scheduler's next() and report()
+  // A distributed search's rank 0: the jobs of this run each rank finished (search_distributed.hpp).
+  std::vector<std::size_t> jobs_by_rank;
 };
 
 SearchResult run_search(Scheduler& scheduler, const TrialFunction& trial, const RunOptions& options = {});

@@ -24,6 +24,10 @@ struct TrialJob {
   std::uint64_t seed = 0;  // trial_seed(search seed, trial): initialization, shuffling, dropout
   Hyperparameters values;
   bool last_rung = true;   // false: a rung below ASHA's top (finishing it is "stopped_early")
+  // The budgets of the trial's earlier jobs, in order (ASHA: the rungs below). A trial that has
+  // not kept its model (another process or worker ran those jobs, or the search was resumed)
+  // replays them before this one, so that its record is the same bits as when it trains on.
+  std::vector<std::size_t> earlier_budgets = {};
 };
 
 enum class Outcome {

@@ -1,6 +1,8 @@
 // The usual trial of a search: a model trained to the job's budget on a training set, scored by
 // its dev cost after the last epoch. The model, optimizer and trainer stay in the trial's state,
-// so an ASHA promotion trains on from the rung before. Outcomes: finished; diverged when the
+// so an ASHA promotion trains on from the rung before; a promotion whose state is empty (a resumed
+// or distributed search) first replays the fits of job.earlier_budgets, so that both give the same
+// record (this job's epochs only, the same bits). Outcomes: finished; diverged when the
 // trainer refused a step (nn::DivergenceError: a non-finite cost or gradient, or a cost far above
 // its start) or the dev cost is not finite; failed for any
 // other exception (run_search records it); interrupted when the search is being stopped (the
@@ -23,6 +25,7 @@ struct TrialModel {
   std::unique_ptr<Optimizer<T>> optimizer;
   std::unique_ptr<Trainer<T>> trainer;  // over model and optimizer (so TrialModel never moves)
   std::function<bool(const EpochRecord&)> epoch_sink;  // the current job's (a trainer keeps its callbacks)
+  std::size_t jobs_done = 0;  // the trial's jobs (fits) this model has been through
 };
 
 // Fills a TrialModel for a job: model (from job.values, seeded by job.seed), optimizer, trainer.
@@ -43,13 +46,11 @@ TrialReport train_trial(TrialContext& context, const TrialBuilder<T>& build, con
   TrialModel<T>& m = *std::any_cast<Kept&>(context.state);
   Trainer<T>& trainer = *m.trainer;
   TrialReport report;
-  const std::size_t done = trainer.epochs_done();
-  if (done >= context.job.budget) throw ConfigError("train_trial: the trial has already trained to this budget");
-  trainer.options().epochs = context.job.budget - done;
   trainer.options().progress = Progress::none;
   bool asked_to_stop = false;
+  bool recording = false;
   m.epoch_sink = [&](const EpochRecord& e) {
-    report.epochs.push_back(e);
+    if (recording) report.epochs.push_back(e);
     asked_to_stop = context.stop_requested();
     return !asked_to_stop;
   };
@@ -58,7 +59,25 @@ TrialReport train_trial(TrialContext& context, const TrialBuilder<T>& build, con
     ~Unhook() { m.epoch_sink = nullptr; }
   } unhook{m};
   try {
+    // A model that has not been through the earlier jobs of its trial (a fresh one, or one kept
+    // from a lower rung while the rungs between ran elsewhere) first replays their fits one by one
+    // (each with its own early stopping), as a model kept throughout went through them; their
+    // epochs are not this job's.
+    const auto& earlier = context.job.earlier_budgets;
+    for (; m.jobs_done < earlier.size(); ++m.jobs_done) {
+      trainer.options().epochs = earlier[m.jobs_done] - trainer.epochs_done();
+      trainer.fit(train, &dev);
+      if (asked_to_stop) {
+        report.outcome = Outcome::interrupted;
+        return report;
+      }
+    }
+    const std::size_t done = trainer.epochs_done();
+    if (done >= context.job.budget) throw ConfigError("train_trial: the trial has already trained to this budget");
+    trainer.options().epochs = context.job.budget - done;
+    recording = true;
     trainer.fit(train, &dev);
+    ++m.jobs_done;
   } catch (const DivergenceError& e) {
     // A refused step (a non-finite cost or gradient, or the divergence guard); bad data (DataError)
     // and settings refused up front (ConfigError) fail the trial instead.

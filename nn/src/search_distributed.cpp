@@ -12,7 +12,6 @@
 //                                                      never recorded: interrupted)
 #include "nn/search_distributed.hpp"
 
-#include <cblas.h>
 #include <mpi.h>
 
 #include <chrono>
@@ -65,16 +64,6 @@ std::string wait_for(int source, Tag tag) {
   std::fflush(stderr);
   world.abort(1);
 }
-
-// OpenBLAS at one thread while the ranks' trials share the machine's cores; restored after.
-class OneBlasThreadPerWorker {
- public:
-  OneBlasThreadPerWorker() : before_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~OneBlasThreadPerWorker() { openblas_set_num_threads(before_); }
-
- private:
-  int before_;
-};
 
 // Calls that worker threads hand to the main thread (the only one that talks to MPI).
 class Funnel {
@@ -279,7 +268,7 @@ SearchResult run_distributed_search(MpiWorld& world, Scheduler& scheduler, const
   std::atomic<std::size_t> running{0};
   std::vector<std::size_t> jobs_by_rank;
   {
-    OneBlasThreadPerWorker blas;
+    detail::OneBlasThread blas(true);  // the ranks' trials share the machine's cores
     auto threads = start_workers(*pool, options.workers, running, world.rank() == 0 ? nullptr : &funnel);
     if (world.rank() == 0) {
       jobs_by_rank = serve(world, *pool, running);

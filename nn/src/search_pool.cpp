@@ -1,5 +1,7 @@
 #include "search_pool.hpp"
 
+#include <cblas.h>
+
 #include <cmath>
 
 #include "nn/errors.hpp"
@@ -29,6 +31,14 @@ TrialReport run_one(const TrialFunction& trial, TrialContext& context) {
 }
 
 }  // namespace
+
+OneBlasThread::OneBlasThread(bool on) : on_(on), before_(openblas_get_num_threads()) {
+  if (on_) openblas_set_num_threads(1);
+}
+
+OneBlasThread::~OneBlasThread() {
+  if (on_) openblas_set_num_threads(before_);
+}
 
 SearchPool::SearchPool(Scheduler& scheduler, const TrialFunction& trial, const RunOptions& options, bool remote_scheduler)
     : scheduler_(scheduler), trial_(trial), options_(options), remote_scheduler_(remote_scheduler) {

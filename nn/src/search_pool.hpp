@@ -17,6 +17,20 @@
 
 namespace nn::detail {
 
+// OpenBLAS at one thread while trials run side by side (each owns a core, no two pools share
+// one); its setting is restored after.
+class OneBlasThread {
+ public:
+  explicit OneBlasThread(bool on);
+  ~OneBlasThread();
+  OneBlasThread(const OneBlasThread&) = delete;
+  OneBlasThread& operator=(const OneBlasThread&) = delete;
+
+ private:
+  bool on_;
+  int before_;
+};
+
 class SearchPool {
  public:
   // Opens and restores the results file (options.results_path) into the scheduler. With

@@ -1,7 +1,5 @@
 #include "nn/search_runner.hpp"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -24,28 +22,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// OpenBLAS at one thread while trials run side by side; its setting is restored after.
-class OneBlasThread {
- public:
-  explicit OneBlasThread(bool on) : on_(on), before_(openblas_get_num_threads()) {
-    if (on_) openblas_set_num_threads(1);
-  }
-  ~OneBlasThread() {
-    if (on_) openblas_set_num_threads(before_);
-  }
-
- private:
-  bool on_;
-  int before_;
-};
-
 }  // namespace
 
 SearchResult run_search(Scheduler& scheduler, const TrialFunction& trial, const RunOptions& options) {
   const auto t0 = Clock::now();
   detail::SearchPool pool(scheduler, trial, options);
   {
-    OneBlasThread blas(options.workers > 1);
+    detail::OneBlasThread blas(options.workers > 1);
     std::vector<std::thread> pool_threads;
     for (std::size_t w = 1; w < options.workers; ++w) pool_threads.emplace_back([&] { pool.work(); });
     pool.work();  // the calling thread is one of the workers

@@ -16,8 +16,8 @@
 #include <cblas.h>
 #include <sys/resource.h>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <array>
@@ -42,7 +42,10 @@ nn::TrialReport run_trial(nn::TrialContext& c, const Data& d) {
       c,
       [batch_size = d.batch_size](nn::TrialModel<float>& m, const nn::TrialJob& job) {
         const auto hidden = std::size_t(job.values.at("hidden_units"));
-        m.model.dense(hidden, nn::Activation::relu).dropout(job.values.at("keep_prob")).dense(hidden / 2, nn::Activation::relu).dense(10);
+        m.model.dense(hidden, nn::Activation::relu)
+            .dropout(job.values.at("keep_prob"))
+            .dense(hidden / 2, nn::Activation::relu)
+            .dense(10);
         m.model.build(784, job.seed);
         m.optimizer = std::make_unique<nn::Adam<float>>(job.values.at("alpha"));
         m.trainer = std::make_unique<nn::Trainer<float>>(
@@ -82,7 +85,8 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", rounds, "alternating rounds of the three configurations")->capture_default_str();
   app.add_option("--trials", trials, "trials of each configuration (the same trials)")->capture_default_str();
   app.add_option("--epochs", epochs, "epochs per trial")->capture_default_str();
-  app.add_option("--limit", limit, "Fashion-MNIST training images used, dev included (0: all 60000)")->capture_default_str();
+  app.add_option("--limit", limit, "Fashion-MNIST training images used, dev included (0: all 60000)")
+      ->capture_default_str();
   app.add_option("--dev", dev_size, "of them, the dev set")->capture_default_str();
   app.add_option("--batch-size", batch_size, "mini-batch size of every trial")->capture_default_str();
   app.add_option("--max-hidden", max_hidden, "hidden units drawn in [max/2, max] (log scale)")->capture_default_str();
@@ -109,9 +113,10 @@ int main(int argc, char** argv) {
   norm.apply(d.train);
   norm.apply(d.dev);
   auto trial = [&](nn::TrialContext& c) { return run_trial(c, d); };
-  fmt::print("BLAS kernels: {}; {} rounds of {} trials of {} epochs on {} images (MLP 784-h-h/2-10, h in [{}, {}], "
-             "batch {})\n", ad::blas_kernel_name(), rounds, trials, epochs, d.train.size(), max_hidden / 2, max_hidden,
-             batch_size);
+  fmt::print(
+      "BLAS kernels: {}; {} rounds of {} trials of {} epochs on {} images (MLP 784-h-h/2-10, h in [{}, {}], "
+      "batch {})\n",
+      ad::blas_kernel_name(), rounds, trials, epochs, d.train.size(), max_hidden / 2, max_hidden, batch_size);
 
   std::array<Config, 3> configs{{{"1 at a time x 1 BLAS thread ", 1, 1, {}, {}},
                                  {"1 at a time x 2 BLAS threads", 1, 2, {}, {}},
@@ -123,13 +128,14 @@ int main(int argc, char** argv) {
       openblas_set_num_threads(c.blas_threads);
       nn::RandomScheduler scheduler(space, 1, trials, epochs);
       const double cpu0 = cpu_seconds();
-      const auto result = nn::run_search(scheduler, trial, {.workers = c.workers, .results_path = {}, .stop = nullptr, .on_record = {}});
+      const auto result = nn::run_search(scheduler, trial,
+                                         {.workers = c.workers, .results_path = {}, .stop = nullptr, .on_record = {}});
       c.cpu.push_back(cpu_seconds() - cpu0);
       c.seconds.push_back(result.seconds);
     }
     const double ratio = configs[1].seconds.back() / configs[2].seconds.back();
-    fmt::print("round {}: {:.1f} s, {:.1f} s, {:.1f} s (1x1, 1x2, 2x1); ratio {:.2f}\n", r + 1, configs[0].seconds.back(),
-               configs[1].seconds.back(), configs[2].seconds.back(), ratio);
+    fmt::print("round {}: {:.1f} s, {:.1f} s, {:.1f} s (1x1, 1x2, 2x1); ratio {:.2f}\n", r + 1,
+               configs[0].seconds.back(), configs[1].seconds.back(), configs[2].seconds.back(), ratio);
   }
   openblas_set_num_threads(blas_before);
 

@@ -15,8 +15,8 @@
 #include <numeric>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <autodiff/blas_setup.hpp>
 #include <nn/nn.hpp>
@@ -39,7 +39,10 @@ nn::TrialReport run_trial(nn::TrialContext& c, const Data& d) {
       c,
       [](nn::TrialModel<float>& m, const nn::TrialJob& job) {
         const auto hidden = std::size_t(job.values.at("hidden_units"));
-        m.model.dense(hidden, nn::Activation::relu).dropout(job.values.at("keep_prob")).dense(hidden / 2, nn::Activation::relu).dense(10);
+        m.model.dense(hidden, nn::Activation::relu)
+            .dropout(job.values.at("keep_prob"))
+            .dense(hidden / 2, nn::Activation::relu)
+            .dense(10);
         m.model.build(784, job.seed);
         m.optimizer = std::make_unique<nn::Adam<float>>(job.values.at("alpha"));
         m.trainer = std::make_unique<nn::Trainer<float>>(
@@ -67,11 +70,13 @@ int main(int argc, char** argv) {
   std::size_t trials = 8, epochs = 3, limit = 0, dev_size = 5000;
   app.add_option("--trials", trials, "trials of each configuration (the same trials)")->capture_default_str();
   app.add_option("--epochs", epochs, "epochs per trial")->capture_default_str();
-  app.add_option("--limit", limit, "Fashion-MNIST training images used, dev included (0: all 60000)")->capture_default_str();
+  app.add_option("--limit", limit, "Fashion-MNIST training images used, dev included (0: all 60000)")
+      ->capture_default_str();
   app.add_option("--dev", dev_size, "of them, the dev set")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (world.size() != 2) {
-    if (world.rank() == 0) fmt::print(stderr, "distributed_search: run it under mpirun -np 2 (got {} ranks)\n", world.size());
+    if (world.rank() == 0)
+      fmt::print(stderr, "distributed_search: run it under mpirun -np 2 (got {} ranks)\n", world.size());
     return 1;
   }
 

@@ -152,7 +152,8 @@ std::vector<std::thread> start_workers(detail::SearchPool& pool, std::size_t wor
 
 // Rank 0's main thread: answers the other ranks until each has said bye and its own workers are done.
 // Returns the records each rank sent.
-std::vector<std::size_t> serve(MpiWorld& world, detail::SearchPool& pool, const std::atomic<std::size_t>& local_running) {
+std::vector<std::size_t> serve(MpiWorld& world, detail::SearchPool& pool,
+                               const std::atomic<std::size_t>& local_running) {
   std::vector<std::size_t> records(std::size_t(world.size()), 0);
   int byes = 0;
   std::vector<std::size_t> outstanding(std::size_t(world.size()), 0);
@@ -192,8 +193,7 @@ std::vector<std::size_t> serve(MpiWorld& world, detail::SearchPool& pool, const 
           outstanding[std::size_t(from)] = 0;
           ++byes;
           break;
-        default:
-          abort_job(world, fmt::format("a message with unknown tag {} from rank {}", status.MPI_TAG, from));
+        default: abort_job(world, fmt::format("a message with unknown tag {} from rank {}", status.MPI_TAG, from));
       }
     } catch (const std::exception& e) {
       abort_job(world, fmt::format("a message from rank {} cannot be read ({}): {}", from, e.what(), text));
@@ -252,8 +252,9 @@ SearchResult run_distributed_search(MpiWorld& world, Scheduler& scheduler, const
   RunOptions here = options;
   on_every_rank(world, [&] {
     if (identity != ours)
-      throw ConfigError(fmt::format("distributed search: rank {} runs another search than rank 0: {} here, {} on rank 0",
-                                    world.rank(), ours, identity));
+      throw ConfigError(
+          fmt::format("distributed search: rank {} runs another search than rank 0: {} here, {} on rank 0",
+                      world.rank(), ours, identity));
     if (options.workers == 0) throw ConfigError("run_search: workers must be at least 1");
     if (world.rank() == 0) {
       pool = std::make_unique<detail::SearchPool>(scheduler, trial, here);

@@ -40,7 +40,8 @@ OneBlasThread::~OneBlasThread() {
   if (on_) openblas_set_num_threads(before_);
 }
 
-SearchPool::SearchPool(Scheduler& scheduler, const TrialFunction& trial, const RunOptions& options, bool remote_scheduler)
+SearchPool::SearchPool(Scheduler& scheduler, const TrialFunction& trial, const RunOptions& options,
+                       bool remote_scheduler)
     : scheduler_(scheduler), trial_(trial), options_(options), remote_scheduler_(remote_scheduler) {
   if (options.workers == 0) throw ConfigError("run_search: workers must be at least 1");
   if (!options.results_path.empty()) {

@@ -36,7 +36,8 @@ class SearchPool {
   // Opens and restores the results file (options.results_path) into the scheduler. With
   // `remote_scheduler` the scheduler answers for another process: "no job now" while nothing runs
   // here means ask again later, until scheduler.done().
-  SearchPool(Scheduler& scheduler, const TrialFunction& trial, const RunOptions& options, bool remote_scheduler = false);
+  SearchPool(Scheduler& scheduler, const TrialFunction& trial, const RunOptions& options,
+             bool remote_scheduler = false);
 
   // One worker: takes jobs and runs them until the search is done or stopped.
   void work();
@@ -46,9 +47,9 @@ class SearchPool {
     enum Kind { job, wait, done } kind;
     std::optional<TrialJob> job_to_run;
   };
-  Offer offer();                           // a job counts as running until recorded or forgotten
-  void record(TrialRecord record);         // a job run elsewhere, finished
-  void forget(std::size_t running_jobs);   // jobs run elsewhere that will never report (interrupted)
+  Offer offer();                          // a job counts as running until recorded or forgotten
+  void record(TrialRecord record);        // a job run elsewhere, finished
+  void forget(std::size_t running_jobs);  // jobs run elsewhere that will never report (interrupted)
   // The result so far; rethrows the error that stopped the search (a results file not written).
   SearchResult finish(std::chrono::steady_clock::time_point started);
 
@@ -65,7 +66,7 @@ class SearchPool {
   SearchResult result_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::size_t running_ = 0;                // here and, on a distributed search's rank 0, elsewhere
+  std::size_t running_ = 0;                 // here and, on a distributed search's rank 0, elsewhere
   std::map<std::size_t, std::any> states_;  // by trial; node-based: references stay valid
   std::exception_ptr error_;                // a results file that cannot be written stops the search
   double scheduler_seconds_ = 0;

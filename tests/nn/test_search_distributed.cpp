@@ -72,14 +72,15 @@ void check_identical(const nn::TrialRecord& a, const nn::TrialRecord& b) {
 BOOST_AUTO_TEST_CASE(two_ranks_of_two_workers_give_rank_0_the_records_of_one_process) {
   BOOST_REQUIRE(world().size() == 2);
   nn::RandomScheduler spread(space, 3, 12, 3);
-  const auto distributed = nn::run_distributed_search(world(), spread, real_trial,
-                                                      {.workers = 2, .results_path = {}, .stop = nullptr, .on_record = {}});
+  const auto distributed = nn::run_distributed_search(
+      world(), spread, real_trial, {.workers = 2, .results_path = {}, .stop = nullptr, .on_record = {}});
   if (world().rank() != 0) {
     BOOST_TEST(distributed.records.empty());  // rank 0's records are the search's
     return;
   }
   nn::RandomScheduler here(space, 3, 12, 3);
-  const auto one = nn::run_search(here, real_trial, {.workers = 1, .results_path = {}, .stop = nullptr, .on_record = {}});
+  const auto one =
+      nn::run_search(here, real_trial, {.workers = 1, .results_path = {}, .stop = nullptr, .on_record = {}});
   auto a = by_job(one.records), b = by_job(distributed.records);
   BOOST_TEST(a.size() == 12u);
   BOOST_TEST(b.size() == 12u);
@@ -94,11 +95,12 @@ BOOST_AUTO_TEST_CASE(two_ranks_of_two_workers_give_rank_0_the_records_of_one_pro
 BOOST_AUTO_TEST_CASE(asha_promotions_across_ranks_give_each_common_job_the_bits_of_one_process) {
   const nn::AshaOptions o{.trials = 10, .min_budget = 1, .max_budget = 8, .eta = 2};
   nn::AshaScheduler spread(space, 6, o);
-  const auto distributed =
-      nn::run_distributed_search(world(), spread, real_trial, {.workers = 2, .results_path = {}, .stop = nullptr, .on_record = {}});
+  const auto distributed = nn::run_distributed_search(
+      world(), spread, real_trial, {.workers = 2, .results_path = {}, .stop = nullptr, .on_record = {}});
   if (world().rank() != 0) return;
   nn::AshaScheduler here(space, 6, o);
-  const auto one = nn::run_search(here, real_trial, {.workers = 1, .results_path = {}, .stop = nullptr, .on_record = {}});
+  const auto one =
+      nn::run_search(here, real_trial, {.workers = 1, .results_path = {}, .stop = nullptr, .on_record = {}});
   auto a = by_job(one.records), b = by_job(distributed.records);
   std::size_t rung0 = 0, promoted = 0;
   for (const auto& [key, r] : a) {
@@ -120,8 +122,8 @@ BOOST_AUTO_TEST_CASE(an_error_on_one_rank_is_thrown_on_every_rank) {
     });
     BOOST_FAIL("no rank threw");
   } catch (const nn::DataError& e) {
-    const std::string expected = rank == 1 ? "rank one's data.csv line 3: not a number"
-                                           : "rank 1: rank one's data.csv line 3: not a number";
+    const std::string expected =
+        rank == 1 ? "rank one's data.csv line 3: not a number" : "rank 1: rank one's data.csv line 3: not a number";
     BOOST_TEST(std::string(e.what()) == expected);
   }
   nn::on_every_rank(world(), [] {});  // and nothing when no rank throws

@@ -84,8 +84,9 @@ struct Fixture {
 }  // namespace
 
 BOOST_FIXTURE_TEST_CASE(train_and_evaluate_on_an_idx_pair, Fixture) {
-  const auto train = dlcourse(dir, "train --spec spec.json --idx images.idx labels.idx --classes 3 --dev 30 "
-                                   "--save m.npz --json");
+  const auto train = dlcourse(dir,
+                              "train --spec spec.json --idx images.idx labels.idx --classes 3 --dev 30 "
+                              "--save m.npz --json");
   BOOST_TEST_REQUIRE(train.status == 0, train.err);
   const auto epochs = nlohmann::json::parse(train.out).at("epochs");
   BOOST_TEST(epochs.size() == 8u);
@@ -104,7 +105,8 @@ BOOST_FIXTURE_TEST_CASE(idx_errors_name_the_file_and_the_fault, Fixture) {
              count.err);
   const auto classes = dlcourse(dir, "train --spec spec.json --idx images.idx labels.idx --classes 2");
   BOOST_TEST(classes.status == 1);
-  BOOST_TEST(classes.err.find("labels.idx: label 2 of item 2 is not below 2 classes") != std::string::npos, classes.err);
+  BOOST_TEST(classes.err.find("labels.idx: label 2 of item 2 is not below 2 classes") != std::string::npos,
+             classes.err);
   std::ofstream(dir / "not.idx") << "hello, world";
   const auto magic = dlcourse(dir, "train --spec spec.json --idx not.idx labels.idx --classes 3");
   BOOST_TEST(magic.status == 1);
@@ -120,7 +122,8 @@ BOOST_FIXTURE_TEST_CASE(idx_errors_name_the_file_and_the_fault, Fixture) {
 BOOST_FIXTURE_TEST_CASE(fashion_mnist_from_debian, Fixture) {
   std::ofstream(dir / "fashion.json") << R"({"layers": [{"type": "dense", "units": 32, "activation": "relu"},
     {"type": "dense", "units": 10}], "epochs": 2, "batch_size": 64})";
-  const auto train = dlcourse(dir, "train --spec fashion.json --fashion-mnist --limit 3000 --dev 500 --save f.npz --json");
+  const auto train =
+      dlcourse(dir, "train --spec fashion.json --fashion-mnist --limit 3000 --dev 500 --save f.npz --json");
   BOOST_TEST_REQUIRE(train.status == 0, train.err);
   const auto epochs = nlohmann::json::parse(train.out).at("epochs");
   BOOST_TEST(epochs.size() == 2u);

@@ -62,7 +62,9 @@ std::size_t count(const std::string& text, const std::string& what) {
   return n;
 }
 
-bool close(double a, double b, double rel) { return std::abs(a - b) <= rel * std::max({1.0, std::abs(a), std::abs(b)}); }
+bool close(double a, double b, double rel) {
+  return std::abs(a - b) <= rel * std::max({1.0, std::abs(a), std::abs(b)});
+}
 
 struct Fixture {
   fs::path dir = fs::temp_directory_path() / ("dlcourse_mpi_" + std::to_string(::getpid()));
@@ -133,7 +135,8 @@ BOOST_FIXTURE_TEST_CASE(only_process_zero_reports_and_writes, Fixture) {
 
 BOOST_FIXTURE_TEST_CASE(synchronized_batch_norm_trains_as_one_process, Fixture) {
   const auto one = epochs_of(dlcourse(dir, "train --spec bn.json " + data + " --save one.npz --json"));
-  const auto sync = epochs_of(dlcourse(dir, "train --spec bn.json " + data + " --sync-batch-norm --save sync.npz --json", 2));
+  const auto sync =
+      epochs_of(dlcourse(dir, "train --spec bn.json " + data + " --sync-batch-norm --save sync.npz --json", 2));
   check_same_training(one, sync);
   check_same_parameters(dir / "one.npz", dir / "sync.npz");
   // Per process (the default), each shard of 16 is normalized with its own statistics: another training.
@@ -145,9 +148,9 @@ BOOST_FIXTURE_TEST_CASE(an_error_ends_the_whole_job_with_its_message, Fixture) {
   std::ofstream(dir / "bad.json") << R"({"layers": [{"type": "dense", "units": -3}]})";
   const auto bad = dlcourse(dir, "train --spec bad.json " + data, 2);
   BOOST_TEST(bad.status != 0);
-  BOOST_TEST(bad.err.find("of 2): bad.json: field 'layers[0].units': expected an integer >= 1, got -3") !=
-                 std::string::npos,
-             bad.err);
+  BOOST_TEST(
+      bad.err.find("of 2): bad.json: field 'layers[0].units': expected an integer >= 1, got -3") != std::string::npos,
+      bad.err);
 
   BOOST_TEST_REQUIRE(dlcourse(dir, "train --spec spec.json " + data + " --save m.npz").status == 0);
   const auto resume = dlcourse(dir, "train --resume m.npz " + data, 2);

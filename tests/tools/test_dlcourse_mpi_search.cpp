@@ -153,8 +153,10 @@ struct Fixture {
 }  // namespace
 
 BOOST_FIXTURE_TEST_CASE(two_ranks_write_the_records_of_one_process, Fixture) {
-  const std::string search = dlcourse + " search --spec spec.json --space space.json --method random --trials 8 "
-                             "--max-epochs 30 --workers 1 --seed 4 --json " + data;
+  const std::string search = dlcourse +
+                             " search --spec spec.json --space space.json --method random --trials 8 "
+                             "--max-epochs 30 --workers 1 --seed 4 --json " +
+                             data;
   BOOST_REQUIRE_MESSAGE(run(search + " --results one.jsonl", "one") == 0, read(dir / "one.err"));
   BOOST_REQUIRE_MESSAGE(run(mpirun + search + " --results two.jsonl", "two") == 0, read(dir / "two.err"));
   const auto one = results(dir / "one.jsonl"), two = results(dir / "two.jsonl");
@@ -163,7 +165,9 @@ BOOST_FIXTURE_TEST_CASE(two_ranks_write_the_records_of_one_process, Fixture) {
   BOOST_TEST(two.records.size() == 8u);
   for (const auto& [key, record] : one.records) {
     BOOST_REQUIRE(two.records.count(key));
-    BOOST_TEST(two.records.at(key) == record, "trial " << key.first << " differs:\n" << record << "\n" << two.records.at(key));
+    BOOST_TEST(two.records.at(key) == record, "trial " << key.first << " differs:\n"
+                                                       << record << "\n"
+                                                       << two.records.at(key));
   }
   // Rank 1 ran some of them: it asks as soon as the ranks leave their set-up together, while rank
   // 0 alone would need all 8 trials of 30 epochs done by then.
@@ -180,8 +184,10 @@ BOOST_FIXTURE_TEST_CASE(asha_on_two_ranks_gives_rung_zero_and_every_common_job_t
   // Asynchronous promotions depend on when results arrive, so the two searches may promote other
   // trials; but every trial starts at rung 0 in both, and a job both ran has the same record,
   // whichever rank ran it and whether it kept the trial's model or replayed its earlier rungs.
-  const std::string search = dlcourse + " search --spec spec.json --space space.json --method asha --trials 12 "
-                             "--min-epochs 1 --max-epochs 8 --eta 2 --workers 1 --seed 9 --json " + data;
+  const std::string search = dlcourse +
+                             " search --spec spec.json --space space.json --method asha --trials 12 "
+                             "--min-epochs 1 --max-epochs 8 --eta 2 --workers 1 --seed 9 --json " +
+                             data;
   BOOST_REQUIRE_MESSAGE(run(search + " --results one.jsonl", "one") == 0, read(dir / "one.err"));
   BOOST_REQUIRE_MESSAGE(run(mpirun + search + " --results two.jsonl", "two") == 0, read(dir / "two.err"));
   const auto one = results(dir / "one.jsonl"), two = results(dir / "two.jsonl");
@@ -215,12 +221,14 @@ void stop_and_resume(Fixture& f, Stop stop) {
     csv << c << ',' << c + noise(rng) << ',' << -c + noise(rng) << ',' << noise(rng) << '\n';
   }
   csv.close();
-  const std::string search = f.mpirun + f.dlcourse + " search --spec spec.json --space wide.json --method asha "
+  const std::string search = f.mpirun + f.dlcourse +
+                             " search --spec spec.json --space wide.json --method asha "
                              "--trials 16 --min-epochs 8 --max-epochs 128 --eta 2 --workers 1 --seed 2 "
                              "--results r.jsonl --json --csv more.csv --label-column 0 --classes 3 --dev 200";
   Child first(f.dir, search, "first");
   const auto end = std::chrono::steady_clock::now() + 300s;
-  while (record_lines(f.dir / "r.jsonl") < 3 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(5ms);
+  while (record_lines(f.dir / "r.jsonl") < 3 && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(5ms);
   stop(first.pid);
   BOOST_TEST(first.wait() != 0);  // the job did not end normally
   const auto before = results(f.dir / "r.jsonl");
@@ -257,9 +265,12 @@ BOOST_FIXTURE_TEST_CASE(sigterm_to_mpirun_keeps_what_finished_and_the_rerun_comp
 
 BOOST_FIXTURE_TEST_CASE(errors_end_every_rank_with_one_message, Fixture) {
   // A spec every rank refuses.
-  std::ofstream(dir / "bad.json") << R"({"layers": [{"type": "dense", "units": 8}, {"type": "dropout", "keep_prob": 2}]})";
-  const std::string search = mpirun + dlcourse + " search --space space.json --method random --trials 2 "
-                             "--max-epochs 2 " + data;
+  std::ofstream(dir / "bad.json")
+      << R"({"layers": [{"type": "dense", "units": 8}, {"type": "dropout", "keep_prob": 2}]})";
+  const std::string search = mpirun + dlcourse +
+                             " search --space space.json --method random --trials 2 "
+                             "--max-epochs 2 " +
+                             data;
   BOOST_TEST(run(search + " --spec bad.json", "bad") != 0);
   std::string err = read(dir / "bad.err");
   const std::string message = "dlcourse: bad.json: field 'layers[1].keep_prob': expected a number in (0, 1], got 2\n";
@@ -267,7 +278,8 @@ BOOST_FIXTURE_TEST_CASE(errors_end_every_rank_with_one_message, Fixture) {
   BOOST_TEST(err.find(message) == err.rfind(message), "printed by more than rank 0:\n" << err);
 
   // An error on rank 0 only (it alone opens the results file): a file of another search.
-  BOOST_REQUIRE_MESSAGE(run(search + " --spec spec.json --results r.jsonl --seed 1", "first") == 0, read(dir / "first.err"));
+  BOOST_REQUIRE_MESSAGE(run(search + " --spec spec.json --results r.jsonl --seed 1", "first") == 0,
+                        read(dir / "first.err"));
   BOOST_TEST(run(search + " --spec spec.json --results r.jsonl --seed 2", "other") != 0);
   err = read(dir / "other.err");
   BOOST_TEST(err.find("belongs to a different search") != std::string::npos, err);

@@ -255,7 +255,6 @@ SearchResult run_distributed_search(MpiWorld& world, Scheduler& scheduler, const
       throw ConfigError(
           fmt::format("distributed search: rank {} runs another search than rank 0: {} here, {} on rank 0",
                       world.rank(), ours, identity));
-    if (options.workers == 0) throw ConfigError("run_search: workers must be at least 1");
     if (world.rank() == 0) {
       pool = std::make_unique<detail::SearchPool>(scheduler, trial, here);
     } else {

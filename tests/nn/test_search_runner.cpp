@@ -87,6 +87,18 @@ void check_identical(const nn::TrialRecord& a, const nn::TrialRecord& b) {
 
 }  // namespace
 
+BOOST_AUTO_TEST_CASE(no_workers_is_refused_and_runs_nothing) {
+  nn::RandomScheduler scheduler(space, 11, 2, 1);
+  std::size_t ran = 0;
+  const auto message = test_support::message_of<nn::ConfigError>([&] {
+    nn::run_search(
+        scheduler, [&](nn::TrialContext& c) { return ++ran, real_trial(c); },
+        {.workers = 0, .results_path = {}, .stop = nullptr, .on_record = {}});
+  });
+  BOOST_TEST(test_support::contains(message, "workers must be at least 1"), message);
+  BOOST_TEST(ran == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(two_workers_give_the_bits_of_one) {
   nn::RandomScheduler serial(space, 11, 6, 3), parallel(space, 11, 6, 3);
   const auto one = nn::run_search(serial, real_trial, {.workers = 1, .results_path = {}, .stop = nullptr, .on_record = {}});

@@ -4,57 +4,29 @@
 #define BOOST_TEST_MODULE dlcourse cli
 #include <boost/test/unit_test.hpp>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include <nlohmann/json.hpp>
 
+#include "dlcourse_runner.hpp"
+
 namespace fs = std::filesystem;
+using dlcourse_test::read;
 
 namespace {
 
-struct Run {
-  int status;
-  std::string out;
-};
-
-// Runs dlcourse with `args` in `dir`; stdout captured, stderr to a file ("err").
-Run dlcourse(const fs::path& dir, const std::string& args) {
-  const char* exe = std::getenv("DLCOURSE");
-  BOOST_REQUIRE_MESSAGE(exe, "DLCOURSE is not set (meson sets it)");
-  const std::string cmd = "cd '" + dir.string() + "' && '" + exe + "' " + args + " 2>err";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  BOOST_REQUIRE(p);
-  std::string out;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+// dlcourse with `args` in `dir`: status, stdout, and stderr (also in dir/err).
+dlcourse_test::Run dlcourse(const fs::path& dir, const std::string& args) { return dlcourse_test::run_dlcourse(dir, args); }
 
 struct Fixture {
   fs::path dir = fs::temp_directory_path() / ("dlcourse_cli_" + std::to_string(::getpid()));
   const std::string data = "--csv data.csv --label-column 0 --classes 3";
   Fixture() {
     fs::create_directories(dir);
-    std::mt19937_64 rng(1);
-    std::normal_distribution<double> noise(0, 1);
-    std::ofstream csv(dir / "data.csv");
-    for (int i = 0; i < 240; ++i) {
-      const int c = i % 3;
-      csv << c << ',' << c + noise(rng) << ',' << -c + noise(rng) << ',' << noise(rng) << '\n';
-    }
+    dlcourse_test::write_three_class_csv(dir / "data.csv", 240);
     std::ofstream(dir / "spec.json") << R"({"layers": [{"type": "dense", "units": 8, "activation": "relu"},
       {"type": "dropout", "keep_prob": 0.9}, {"type": "dense", "units": 3}],
       "optimizer": {"name": "adam", "learning_rate": 0.01}, "epochs": 2, "batch_size": 32})";

@@ -4,12 +4,9 @@
 #define BOOST_TEST_MODULE dlcourse data sources
 #include <boost/test/unit_test.hpp>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -17,32 +14,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dlcourse_runner.hpp"
+
 namespace fs = std::filesystem;
+using dlcourse_test::Run;
 
 namespace {
 
-struct Run {
-  int status;
-  std::string out, err;
-};
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-Run dlcourse(const fs::path& dir, const std::string& args) {
-  const char* exe = std::getenv("DLCOURSE");
-  BOOST_REQUIRE_MESSAGE(exe, "DLCOURSE is not set (meson sets it)");
-  const std::string cmd = "cd '" + dir.string() + "' && '" + exe + "' " + args + " 2>err";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  BOOST_REQUIRE(p);
-  std::string out;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, read(dir / "err")};
-}
+Run dlcourse(const fs::path& dir, const std::string& args) { return dlcourse_test::run_dlcourse(dir, args); }
 
 // An IDX file of unsigned bytes with the given dimensions.
 void write_idx(const fs::path& path, const std::vector<std::uint32_t>& dims, const std::vector<std::uint8_t>& data) {

@@ -6,54 +6,33 @@
 #define BOOST_TEST_MODULE dlcourse under mpirun
 #include <boost/test/unit_test.hpp>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include <nlohmann/json.hpp>
 
 #include <nn/checkpoint.hpp>
 
+#include "dlcourse_runner.hpp"
+
 namespace fs = std::filesystem;
+using dlcourse_test::read;
+using dlcourse_test::Run;
 
 namespace {
 
-struct Run {
-  int status;
-  std::string out, err;
-};
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  BOOST_REQUIRE_MESSAGE(v, name << " is not set (meson sets it)");
-  return v;
-}
-
 // Runs dlcourse in `dir` with `args`, under `mpirun -np <processes>` when processes > 0.
 Run dlcourse(const fs::path& dir, const std::string& args, int processes = 0) {
-  std::string launcher;
-  if (processes > 0)
-    launcher = "'" + env("MPIRUN") + "' --oversubscribe --bind-to none -np " + std::to_string(processes) + " ";
-  const std::string cmd = "cd '" + dir.string() + "' && " + launcher + "'" + env("DLCOURSE") + "' " + args + " 2>err";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  BOOST_REQUIRE(p);
-  std::string out;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, read(dir / "err")};
+  std::string launcher;  // (appended piece by piece: GCC 12 warns falsely on a chain of + here)
+  if (processes > 0) {
+    launcher.append("'").append(dlcourse_test::env("MPIRUN")).append("' --oversubscribe --bind-to none -np ");
+    launcher.append(std::to_string(processes)).append(" ");
+  }
+  return dlcourse_test::run_dlcourse(dir, args, launcher);
 }
 
 std::size_t count(const std::string& text, const std::string& what) {
@@ -71,13 +50,7 @@ struct Fixture {
   const std::string data = "--csv data.csv --label-column 0 --classes 3 --dev 40";
   Fixture() {
     fs::create_directories(dir);
-    std::mt19937_64 rng(1);
-    std::normal_distribution<double> noise(0, 1);
-    std::ofstream csv(dir / "data.csv");
-    for (int i = 0; i < 240; ++i) {
-      const int c = i % 3;
-      csv << c << ',' << c + noise(rng) << ',' << -c + noise(rng) << ',' << noise(rng) << '\n';
-    }
+    dlcourse_test::write_three_class_csv(dir / "data.csv", 240);
     // No dropout: each process draws its own masks, so dropout is the one thing that differs.
     std::ofstream(dir / "spec.json") << R"({"layers": [{"type": "dense", "units": 8, "activation": "relu"},
       {"type": "dense", "units": 3}], "optimizer": {"name": "adam", "learning_rate": 0.01}, "epochs": 3,

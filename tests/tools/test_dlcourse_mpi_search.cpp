@@ -16,26 +16,19 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "dlcourse_runner.hpp"
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+using dlcourse_test::env;
+using dlcourse_test::read;
+
 namespace {
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  BOOST_REQUIRE_MESSAGE(v, name << " is not set (meson sets it)");
-  return v;
-}
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // A shell command in its own process group, its stdout and stderr to files in `dir`.
 struct Child {
@@ -131,13 +124,7 @@ struct Fixture {
   const std::string mpirun = env("MPIRUN") + " --oversubscribe --bind-to none -np 2 ";
   Fixture() {
     fs::create_directories(dir);
-    std::mt19937_64 rng(1);
-    std::normal_distribution<double> noise(0, 1);
-    std::ofstream csv(dir / "data.csv");
-    for (int i = 0; i < 1200; ++i) {
-      const int c = i % 3;
-      csv << c << ',' << c + noise(rng) << ',' << -c + noise(rng) << ',' << noise(rng) << '\n';
-    }
+    dlcourse_test::write_three_class_csv(dir / "data.csv", 1200);
     std::ofstream(dir / "spec.json") << R"({"layers": [{"type": "dense", "units": 8, "activation": "relu"},
       {"type": "dropout", "keep_prob": 0.9}, {"type": "dense", "units": 3}],
       "optimizer": {"name": "adam", "learning_rate": 0.01}, "epochs": 2, "batch_size": 32})";
@@ -213,14 +200,7 @@ void stop_and_resume(Fixture& f, Stop stop) {
   // A search of several seconds (a rank's end takes mpirun a moment, during which jobs still finish).
   std::ofstream(f.dir / "wide.json") << R"([{"name": "learning_rate", "lo": 1e-3, "hi": 1e-1, "scale": "log"},
       {"name": "hidden_units", "lo": 256, "hi": 512, "integer": true}])";
-  std::mt19937_64 rng(2);
-  std::normal_distribution<double> noise(0, 1);
-  std::ofstream csv(f.dir / "more.csv");
-  for (int i = 0; i < 4800; ++i) {
-    const int c = i % 3;
-    csv << c << ',' << c + noise(rng) << ',' << -c + noise(rng) << ',' << noise(rng) << '\n';
-  }
-  csv.close();
+  dlcourse_test::write_three_class_csv(f.dir / "more.csv", 4800, /*seed*/ 2);
   const std::string search = f.mpirun + f.dlcourse +
                              " search --spec spec.json --space wide.json --method asha "
                              "--trials 16 --min-epochs 8 --max-epochs 128 --eta 2 --workers 1 --seed 2 "

@@ -11,6 +11,7 @@ files=(autodiff/include/autodiff/*.hpp autodiff/src/*.cpp autodiff/src/*.hpp
        nn/include/nn/search_distributed.hpp nn/src/search_distributed.cpp nn/src/search_pool.hpp nn/src/search_pool.cpp
        tools/dlcourse/mpi_job.hpp tools/dlcourse/mpi_job.cpp bench/nn/caviar.cpp bench/nn/distributed_search.cpp
        tests/nn/test_search_distributed.cpp tests/tools/test_mpi_job_without_mpi.cpp tests/tools/test_dlcourse_mpi.cpp
-       tests/tools/test_dlcourse_data.cpp tests/tools/test_dlcourse_mpi_search.cpp)
+       tests/tools/test_dlcourse_data.cpp tests/tools/test_dlcourse_mpi_search.cpp tests/tools/dlcourse_runner.hpp
+       bench/nn/fashion_trials.hpp)
 clang-format-16 --dry-run --Werror "${files[@]}"
 echo "format: ${#files[@]} files follow .clang-format"

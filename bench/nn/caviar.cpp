@@ -24,36 +24,9 @@
 
 #include <nn/nn.hpp>
 
+#include "fashion_trials.hpp"
+
 namespace {
-
-std::vector<nn::SearchDimension> search_space(double max_hidden) {
-  return {{"alpha", 3e-4, 3e-3, nn::Scale::log},
-          {"keep_prob", 0.7, 1, nn::Scale::linear},
-          {"hidden_units", max_hidden / 2, max_hidden, nn::Scale::log, true}};
-}
-
-struct Data {
-  nn::Dataset<float> train, dev;
-  std::size_t batch_size;
-};
-
-nn::TrialReport run_trial(nn::TrialContext& c, const Data& d) {
-  return nn::train_trial<float>(
-      c,
-      [batch_size = d.batch_size](nn::TrialModel<float>& m, const nn::TrialJob& job) {
-        const auto hidden = std::size_t(job.values.at("hidden_units"));
-        m.model.dense(hidden, nn::Activation::relu)
-            .dropout(job.values.at("keep_prob"))
-            .dense(hidden / 2, nn::Activation::relu)
-            .dense(10);
-        m.model.build(784, job.seed);
-        m.optimizer = std::make_unique<nn::Adam<float>>(job.values.at("alpha"));
-        m.trainer = std::make_unique<nn::Trainer<float>>(
-            m.model, nn::Loss::softmax_cross_entropy, *m.optimizer,
-            nn::TrainOptions{.batch_size = batch_size, .seed = job.seed, .progress = nn::Progress::none});
-      },
-      d.train, d.dev);
-}
 
 // Process CPU seconds (user + system), to show where a configuration's cores went.
 double cpu_seconds() {
@@ -98,21 +71,15 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  auto all = nn::load_fashion_mnist<float>("train", nn::fashion_mnist_dir, limit);
-  if (dev_size >= all.size()) {
-    fmt::print(stderr, "caviar: --dev {} leaves no training images of the {} loaded\n", dev_size, all.size());
+  bench::FashionTrials d;
+  try {
+    d = bench::FashionTrials::load(limit, dev_size, batch_size);
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "caviar: {}\n", e.what());
     return 2;
   }
-  std::vector<std::size_t> ti(all.size() - dev_size), di(dev_size);
-  std::iota(ti.begin(), ti.end(), 0);
-  std::iota(di.begin(), di.end(), all.size() - dev_size);
-  Data d{nn::subset(all, ti), nn::subset(all, di), batch_size};
-  const auto space = search_space(double(max_hidden));
-  nn::Normalizer<float> norm;
-  norm.fit(d.train);
-  norm.apply(d.train);
-  norm.apply(d.dev);
-  auto trial = [&](nn::TrialContext& c) { return run_trial(c, d); };
+  const auto space = bench::fashion_search_space(double(max_hidden));
+  auto trial = [&](nn::TrialContext& c) { return d(c); };
   fmt::print(
       "BLAS kernels: {}; {} rounds of {} trials of {} epochs on {} images (MLP 784-h-h/2-10, h in [{}, {}], "
       "batch {})\n",

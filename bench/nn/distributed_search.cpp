@@ -12,7 +12,6 @@
 #include <mpi.h>
 
 #include <chrono>
-#include <numeric>
 #include <thread>
 
 #include <fmt/format.h>
@@ -20,37 +19,12 @@
 
 #include <autodiff/blas_setup.hpp>
 #include <nn/nn.hpp>
+
 #include <nn/search_distributed.hpp>
 
+#include "fashion_trials.hpp"
+
 namespace {
-
-const std::vector<nn::SearchDimension> space = {
-    {"alpha", 3e-4, 3e-3, nn::Scale::log},
-    {"keep_prob", 0.7, 1, nn::Scale::linear},
-    {"hidden_units", 128, 256, nn::Scale::log, true},
-};
-
-struct Data {
-  nn::Dataset<float> train, dev;
-};
-
-nn::TrialReport run_trial(nn::TrialContext& c, const Data& d) {
-  return nn::train_trial<float>(
-      c,
-      [](nn::TrialModel<float>& m, const nn::TrialJob& job) {
-        const auto hidden = std::size_t(job.values.at("hidden_units"));
-        m.model.dense(hidden, nn::Activation::relu)
-            .dropout(job.values.at("keep_prob"))
-            .dense(hidden / 2, nn::Activation::relu)
-            .dense(10);
-        m.model.build(784, job.seed);
-        m.optimizer = std::make_unique<nn::Adam<float>>(job.values.at("alpha"));
-        m.trainer = std::make_unique<nn::Trainer<float>>(
-            m.model, nn::Loss::softmax_cross_entropy, *m.optimizer,
-            nn::TrainOptions{.batch_size = 128, .seed = job.seed, .progress = nn::Progress::none});
-      },
-      d.train, d.dev);
-}
 
 // Waits for every rank without spinning (MPI's blocking barrier polls a core at 100%, which would
 // steal a core from rank 0's two workers).
@@ -80,16 +54,9 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  auto all = nn::load_fashion_mnist<float>("train", nn::fashion_mnist_dir, limit);
-  std::vector<std::size_t> ti(all.size() - dev_size), di(dev_size);
-  std::iota(ti.begin(), ti.end(), 0);
-  std::iota(di.begin(), di.end(), all.size() - dev_size);
-  Data d{nn::subset(all, ti), nn::subset(all, di)};
-  nn::Normalizer<float> norm;
-  norm.fit(d.train);
-  norm.apply(d.train);
-  norm.apply(d.dev);
-  auto trial = [&](nn::TrialContext& c) { return run_trial(c, d); };
+  const auto d = bench::FashionTrials::load(limit, dev_size, 128);
+  const auto space = bench::fashion_search_space();
+  auto trial = [&](nn::TrialContext& c) { return d(c); };
   if (world.rank() == 0)
     fmt::print("BLAS kernels: {}; {} trials of {} epochs on {} images (MLP 784-h-h/2-10, h in [128, 256])\n",
                ad::blas_kernel_name(), trials, epochs, d.train.size());
